@@ -1,0 +1,55 @@
+"""minigrad: a small graph-based reverse-mode automatic differentiation library on numpy."""
+
+from . import ops
+from .engine import (
+    Function,
+    Tensor,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    tensor,
+)
+from .ops import (
+    abs,
+    broadcast_to,
+    clip,
+    concatenate,
+    cos,
+    exp,
+    expand_dims,
+    flatten,
+    linear,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax_cross_entropy,
+    sqrt,
+    squeeze,
+    stack,
+    sum,
+    swapaxes,
+    tanh,
+    transpose,
+    where,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function", "Tensor", "enable_grad", "grad", "is_grad_enabled", "no_grad",
+    "set_grad_enabled", "tensor", "ops",
+    "abs", "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
+    "linear", "log", "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape",
+    "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "sum", "swapaxes",
+    "tanh", "transpose", "where",
+]

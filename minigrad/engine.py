@@ -1,0 +1,660 @@
+"""The engine: Tensor, the graph it records, and reverse-mode backward.
+
+Every operation on tensors that require grad creates a `Function` node that
+remembers its inputs (`parents`) and whatever its forward saved. `backward()`
+sorts the nodes reachable from the output (iteratively, no recursion) and
+calls each node's `backward` once, in reverse topological order.
+
+Each backward formula is written once, in numpy's vocabulary. In a first-order
+pass it receives plain ndarrays and runs as plain numpy. With
+`create_graph=True` it receives Tensors instead, and the very same formula
+records a new graph (Tensor implements numpy's dispatch protocols), so
+gradients can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+__all__ = [
+    "Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled",
+]
+
+ArrayLike = Any
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---------------------------------------------------------------- grad mode
+
+class _GradMode(threading.local):
+    enabled = True          # each thread starts with recording on
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded in this thread."""
+    return _mode.enabled
+
+
+class set_grad_enabled:
+    """Turn recording on or off, in this thread; a context manager and a decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_mode.enabled)
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.previous.pop()
+
+    def __call__(self, func: F) -> F:
+        import functools
+
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(set_grad_enabled):
+    """Do not record operations (inference, parameter updates)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record operations, even inside `no_grad`."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+# ---------------------------------------------------------------- Function
+
+class Function:
+    """A differentiable operation and, once applied, a node of the graph.
+
+    Subclass it and write two static methods::
+
+        class Cube(mg.Function):
+            @staticmethod
+            def forward(ctx, x):            # ndarrays in, ndarray out
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):           # one gradient per forward input
+                x, = ctx.saved_tensors
+                return 3 * x ** 2 * g
+
+        y = Cube.apply(t)
+
+    `backward` gets the gradient of the output and returns one gradient per
+    input of `forward` (None where there is none; trailing ones may be left
+    out). Gradients of broadcast inputs are summed back to the input's shape
+    by the engine. Non-tensor arguments (axes, shapes, Python numbers) are
+    passed to `forward` unchanged.
+
+    Written with numpy operations on the saved inputs and outputs, a backward
+    also serves `create_graph=True`: then it receives Tensors, and numpy
+    dispatches its operations back to minigrad. Values saved that are neither
+    an input nor the output are constants to higher-order derivatives.
+    """
+
+    parents: tuple | None = None   # the arguments of apply; None once freed
+    saved: tuple = ()
+    retained_by: Any = None        # weakref to a non-leaf Tensor that keeps its .grad
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, *grads: Any) -> Any:
+        raise NotImplementedError
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep arrays that `backward` needs (inputs, output or others)."""
+        self.saved = values
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What `save_for_backward` kept: arrays, or Tensors while recording."""
+        saved = self.saved
+        if not _mode.enabled:
+            return saved
+        # Recording a backward: saved inputs and the output become graph
+        # tensors, so that the recorded gradient depends on them.
+        return tuple(self._as_tensor(value) for value in saved)
+
+    def _as_tensor(self, value: Any) -> Any:
+        if id(value) == self._out_id:
+            return _make(value, self, True)
+        for parent in self.parents:
+            if isinstance(parent, Tensor) and parent.data is value:
+                return parent
+        return value
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each argument of apply: does it need a gradient?"""
+        return tuple(isinstance(p, Tensor) and p._requires_grad for p in self.parents)
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run `forward` on the arguments' data and record a node if needed."""
+        arrays = []
+        requires_grad = False
+        for arg in args:
+            if isinstance(arg, Tensor):
+                arrays.append(arg.data)
+                requires_grad = requires_grad or arg._requires_grad
+            else:
+                arrays.append(arg)
+        if requires_grad and _mode.enabled:
+            ctx = cls()
+            out = cls.forward(ctx, *arrays, **kwargs)
+            if type(out) is not np.ndarray:
+                out = np.asarray(out)
+            ctx.parents = args
+            ctx._out_id = id(out)
+            return _make(out, ctx, True)
+        out = cls.forward(cls(), *arrays, **kwargs)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        return _make(out, None, False)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
+    """Run a primitive on arrays (plain numpy) or on Tensors (recorded).
+
+    Lets a backward formula use a primitive that numpy has no function for.
+    """
+    if any(isinstance(a, Tensor) for a in args):
+        return fn.apply(*args, **kwargs)
+    return fn.forward(fn(), *args, **kwargs)
+
+
+# ---------------------------------------------------------------- Tensor
+
+class Tensor:
+    """An ndarray that records the operations applied to it.
+
+    `Tensor(data)` wraps an ndarray without copying it (so updating the array
+    in place updates the tensor); `minigrad.tensor(data)` copies.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "__weakref__")
+    __array_priority__ = 1000
+    __hash__ = object.__hash__   # identity, as comparisons return tensors
+
+    data: np.ndarray
+    grad: Tensor | None
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False,
+                 dtype: Any = None, name: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.asarray(data, dtype=dtype)
+        if array.dtype == object:
+            raise TypeError(f"Tensor: cannot hold {type(data).__name__} data of dtype object")
+        self.data = array
+        self.grad = None
+        self._ctx: Function | None = None
+        self.name = name
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    # -- autograd attributes
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to (and through) this tensor."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        if value and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(
+                f"requires_grad=True needs floating-point data, got dtype {self.data.dtype}"
+                f"{self._label()}: convert it first, e.g. .astype(np.float64)")
+        if not value and self._ctx is not None:
+            raise RuntimeError(
+                f"requires_grad can only be turned off on a leaf tensor{self._label()}; "
+                "use .detach() to get a tensor outside the graph")
+        self._requires_grad = value
+
+    def requires_grad_(self, value: bool = True) -> Tensor:
+        self.requires_grad = value
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True unless the tensor was produced by a recorded operation."""
+        return self._ctx is None
+
+    @property
+    def op(self) -> Function | None:
+        """The graph node that produced this tensor (None for leaves)."""
+        return self._ctx
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always do)."""
+        if self._ctx is not None:
+            import weakref
+
+            self._ctx.retained_by = weakref.ref(self)
+        elif not self._requires_grad:
+            raise RuntimeError(f"retain_grad: the tensor{self._label()} does not require grad")
+
+    def detach(self) -> Tensor:
+        """The same data, outside the graph."""
+        return _make(self.data, None, False)
+
+    def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`.
+
+        Gradients add up across calls; set `leaf.grad = None` (or call
+        `zero_grad()`) to start again. The graph is freed afterwards unless
+        `retain_graph=True`; `create_graph=True` records the backward pass
+        so that the gradients can be differentiated again.
+        """
+        run_backward((self,), (grad,), retain_graph or create_graph, create_graph)
+
+    # -- array attributes
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor converts to a Python number, "
+                f"got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        return self.data.__index__()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def _label(self) -> str:
+        return f" '{self.name}'" if self.name else ""
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
+                               edgeitems=3, prefix="tensor(")
+        extras = [f"dtype={self.data.dtype}"]
+        if self._ctx is not None:
+            extras.append(f"op={type(self._ctx).__name__}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"tensor({body}, {', '.join(extras)})"
+
+    # -- numpy interoperability: numpy functions applied to tensors are
+    #    dispatched to minigrad's differentiable ops (see minigrad.ops).
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs:
+            op = UFUNCS.get(ufunc)
+            if op is not None:
+                return op(*inputs)
+            if ufunc in NONDIFFERENTIABLE_UFUNCS:
+                return _make(ufunc(*[_raw(x) for x in inputs]), None, False)
+        _refuse_if_recording(f"numpy.{ufunc.__name__}" + ("" if method == "__call__"
+                                                            else f".{method}"), inputs, kwargs)
+        result = getattr(ufunc, method)(*_raw_nested(inputs), **_raw_nested(kwargs))
+        return _make(result, None, False) if isinstance(result, np.ndarray) else result
+
+    def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
+        op = FUNCTIONS.get(func)
+        if op is not None:
+            return op(*args, **kwargs)
+        if func not in INSPECTION_FUNCTIONS:
+            _refuse_if_recording(f"numpy.{func.__name__}", args, kwargs)
+        return func(*_raw_nested(args), **_raw_nested(kwargs))
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _raw_nested(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_raw_nested(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _raw_nested(v) for k, v in x.items()}
+    return x
+
+
+def _refuse_if_recording(name: str, args: Any, kwargs: Any) -> None:
+    if not _mode.enabled:
+        return
+    stack = [args, kwargs]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Tensor):
+            if x._requires_grad:
+                raise TypeError(
+                    f"{name} has no gradient in minigrad (argument{x._label()} requires grad): "
+                    "use x.detach() to leave the graph, or write a minigrad.Function")
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+
+
+# Filled in by minigrad.ops: numpy ufunc / function -> minigrad op.
+UFUNCS: dict[Any, Callable[..., Any]] = {}
+FUNCTIONS: dict[Any, Callable[..., Any]] = {}
+NONDIFFERENTIABLE_UFUNCS = {
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+    np.sign, np.floor, np.ceil, np.rint, np.trunc, np.isnan, np.isinf, np.isfinite,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert,
+}
+INSPECTION_FUNCTIONS = {
+    np.allclose, np.isclose, np.array_equal, np.array_equiv, np.shape, np.ndim, np.size,
+    np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.any, np.all,
+    np.array2string, np.array_repr, np.array_str, np.result_type, np.copy,
+    np.unique, np.bincount, np.histogram, np.percentile, np.median, np.quantile,
+}
+
+
+def _make(data: np.ndarray, ctx: Function | None, requires_grad: bool) -> Tensor:
+    """A new tensor without the checks of __init__ (the ops' fast path)."""
+    t = object.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t._requires_grad = requires_grad
+    t._ctx = ctx
+    t.name = None
+    return t
+
+
+def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None,
+           name: str | None = None) -> Tensor:
+    """A new tensor holding a copy of `data` (float64 unless data or dtype say otherwise)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    return Tensor(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad, name=name)
+
+
+# ---------------------------------------------------------------- backward
+
+_FREED = ("the graph behind this tensor has already been freed by a backward pass. "
+          "Pass retain_graph=True to the first backward() (or minigrad.grad) "
+          "to backward through it again")
+
+
+def _sorted_nodes(roots: Sequence[Function]) -> list[Function]:
+    """Every node reachable from the roots, inputs before outputs (no recursion)."""
+    order: list[Function] = []
+    seen: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        parents = node.parents
+        if parents is None:
+            raise RuntimeError(f"backward through {type(node).__name__}: {_FREED}")
+        stack.append((node, True))
+        for p in parents:
+            if isinstance(p, Tensor) and p._ctx is not None and id(p._ctx) not in seen:
+                stack.append((p._ctx, False))
+    return order
+
+
+def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
+    """Sum a gradient over the axes along which its input was broadcast."""
+    lead = g.ndim - len(shape)
+    if lead >= 0:
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if g.size == int(np.prod(shape)) and all(
+                a == b for a, b in zip(g.shape[lead:], shape)):
+            return g.reshape(shape)
+    raise ValueError(
+        f"{type(node).__name__}.backward returned a gradient of shape {tuple(g.shape)} "
+        f"for an input of shape {shape}")
+
+
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implied only for a scalar output, this one has shape "
+                f"{root.shape}{root._label()}; pass grad= of that shape (or call .sum() first)")
+        ones = np.ones(root.shape, root.dtype)
+        return _make(ones, None, False) if create_graph else ones
+    g = grad if isinstance(grad, Tensor) else None
+    values = np.asarray(g.data if g is not None else grad)
+    if values.shape != root.shape:
+        raise ValueError(
+            f"backward: grad has shape {values.shape} but the output{root._label()} "
+            f"has shape {root.shape}")
+    if create_graph and g is not None:
+        return g
+    values = np.array(values, dtype=root.dtype)     # a copy: the caller keeps theirs
+    return _make(values, None, False) if create_graph else values
+
+
+def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
+                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
+                 allow_unused: bool = False) -> tuple | None:
+    """The backward pass shared by `Tensor.backward` and `grad`.
+
+    Without `inputs` it accumulates into the leaves' `.grad`; with `inputs`
+    it returns their gradients and leaves `.grad` alone.
+    """
+    totals: dict[Function, Any] = {}       # node -> gradient of its output
+    leaf_grads: dict[Tensor, Any] = {}
+    root_nodes = []
+    for root, g in zip(roots, grads):
+        if not isinstance(root, Tensor):
+            raise TypeError(f"backward: expected a Tensor output, got {type(root).__name__}")
+        if not root._requires_grad:
+            raise RuntimeError(
+                f"backward: the output{root._label()} does not require grad: no input "
+                "it depends on has requires_grad=True (or it was computed under no_grad)")
+        g = _seed(root, g, create_graph)
+        if root._ctx is None:
+            leaf_grads[root] = g if root not in leaf_grads else leaf_grads[root] + g
+        else:
+            node = root._ctx
+            totals[node] = g if node not in totals else totals[node] + g
+            root_nodes.append(node)
+
+    order = _sorted_nodes(root_nodes)
+    wanted: dict[int, int] | None = None   # id(node or leaf) -> position in inputs
+    if inputs is not None:
+        wanted = {id(t._ctx if t._ctx is not None else t): i for i, t in enumerate(inputs)}
+        order = _prune(order, wanted)
+    results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
+
+    previous_mode = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        for node in reversed(order):
+            g = totals.pop(node, None)
+            if g is None:
+                continue
+            if wanted is not None and id(node) in wanted:
+                results[wanted[id(node)]] = g
+            if node.retained_by is not None:
+                kept = node.retained_by()
+                if kept is not None:
+                    kept.grad = _as_grad(g, kept.grad)
+            input_grads = node.backward(node, g)
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
+            parents = node.parents
+            if len(input_grads) > len(parents):
+                raise ValueError(
+                    f"{type(node).__name__}.backward returned {len(input_grads)} gradients "
+                    f"for {len(parents)} inputs")
+            for p, pg in zip(parents, input_grads):
+                if pg is None or not isinstance(p, Tensor) or not p._requires_grad:
+                    continue
+                data = p.data
+                if pg.shape != data.shape:
+                    pg = _unbroadcast(pg, data.shape, node)
+                if pg.dtype != data.dtype:
+                    pg = pg.astype(data.dtype)
+                pc = p._ctx
+                if pc is None:
+                    previous = leaf_grads.get(p)
+                    leaf_grads[p] = pg if previous is None else previous + pg
+                elif pc in totals:
+                    totals[pc] = totals[pc] + pg
+                else:
+                    totals[pc] = pg
+            if not retain_graph:
+                node.__dict__.clear()     # frees saved arrays and parents
+    finally:
+        _mode.enabled = previous_mode
+
+    if wanted is None:
+        owned: set[int] = set()
+        for leaf, g in leaf_grads.items():
+            if not create_graph and leaf.grad is None:
+                if isinstance(g, Tensor):
+                    g = g.data
+                if id(g) in owned or g.base is not None or not g.flags.writeable:
+                    g = g.copy()          # each leaf gets an array of its own
+                owned.add(id(g))
+            leaf.grad = _as_grad(g, leaf.grad)
+        return None
+
+    for leaf, g in leaf_grads.items():
+        i = wanted.get(id(leaf))
+        if i is not None:
+            results[i] = g
+    for i, (t, g) in enumerate(zip(inputs, results)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i}{t._label()} (shape {t.shape}) was not used to compute "
+                    "the outputs; pass allow_unused=True to get None for it")
+            continue
+        results[i] = g if isinstance(g, Tensor) else _make(g, None, False)
+    return tuple(results)
+
+
+def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
+    if not isinstance(g, Tensor):
+        g = _make(g, None, False)
+    return g if previous is None else previous + g
+
+
+def _prune(order: list[Function], wanted: dict[int, int]) -> list[Function]:
+    """Keep only the nodes through which some wanted input is reached."""
+    useful: set[int] = set()
+    kept = []
+    for node in order:                       # inputs before outputs
+        if id(node) in wanted or any(
+                isinstance(p, Tensor) and p._requires_grad and (
+                    id(p._ctx) in useful if p._ctx is not None else id(p) in wanted)
+                for p in node.parents):
+            useful.add(id(node))
+            kept.append(node)
+    return kept
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """Gradients of `outputs` with respect to `inputs`, as a tuple of Tensors.
+
+    Unlike `backward()`, nothing is accumulated into `.grad`. With
+    `create_graph=True` the results are part of a graph themselves, which
+    gives Hessian-vector products and gradient penalties.
+    """
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: input {i} is a {type(t).__name__}, not a Tensor")
+        if not t._requires_grad:
+            raise RuntimeError(f"grad: input {i}{t._label()} does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(outputs, grad_outputs, retain_graph, create_graph,
+                        inputs=inputs, allow_unused=allow_unused)
