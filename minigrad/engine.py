@@ -116,9 +116,10 @@ class Function:
     an input nor the output are constants to higher-order derivatives.
     """
 
-    parents: tuple | None = None   # the arguments of apply; None once freed
-    saved: tuple = ()
-    retained_by: Any = None        # weakref to a non-leaf Tensor that keeps its .grad
+    __slots__ = ("parents", "saved", "_out_id", "__dict__")
+
+    parents: tuple | None      # the arguments of apply; None once the graph is freed
+    retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
@@ -135,7 +136,12 @@ class Function:
     @property
     def saved_tensors(self) -> tuple:
         """What `save_for_backward` kept: arrays, or Tensors while recording."""
-        saved = self.saved
+        try:
+            saved = self.saved
+        except AttributeError:     # nothing was saved
+            return ()
+        if saved is None:
+            raise RuntimeError(f"{type(self).__name__}: {_FREED}")
         if not _mode.enabled:
             return saved
         # Recording a backward: saved inputs and the output become graph
@@ -144,7 +150,7 @@ class Function:
 
     def _as_tensor(self, value: Any) -> Any:
         if id(value) == self._out_id:
-            return _make(value, self, True)
+            return _make(np.asarray(value), self, True)
         for parent in self.parents:
             if isinstance(parent, Tensor) and parent.data is value:
                 return parent
@@ -158,29 +164,39 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run `forward` on the arguments' data and record a node if needed."""
+        ctx = cls()
+        record = False
         arrays = []
-        requires_grad = False
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg.data)
-                requires_grad = requires_grad or arg._requires_grad
+                if arg._requires_grad:
+                    record = True
             else:
                 arrays.append(arg)
-        if requires_grad and _mode.enabled:
-            ctx = cls()
+        try:
             out = cls.forward(ctx, *arrays, **kwargs)
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
+        except (ValueError, IndexError, TypeError) as error:
+            raise _annotated(error, cls, arrays) from None
+        if record and _mode.enabled:
             ctx.parents = args
-            ctx._out_id = id(out)
-            return _make(out, ctx, True)
-        out = cls.forward(cls(), *arrays, **kwargs)
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        return _make(out, None, False)
+            ctx._out_id = id(out)       # before asarray: saved_tensors finds it by identity
+            return _make(out if type(out) is np.ndarray else np.asarray(out), ctx, True)
+        return _make(out if type(out) is np.ndarray else np.asarray(out), None, False)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _annotated(error: Exception, fn: type[Function], arrays: list) -> Exception:
+    """The same error, saying which op failed and on what shapes."""
+    name = fn.__name__.lower()
+    message = str(error)
+    if message.startswith(name + ":"):
+        return error
+    shapes = ", ".join(str(np.shape(a)) if isinstance(a, np.ndarray) else repr(a)
+                       for a in arrays)
+    return type(error)(f"{name}: {message} (inputs: {shapes})")
 
 
 def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
@@ -571,7 +587,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
                 data = p.data
                 if pg.shape != data.shape:
                     pg = _unbroadcast(pg, data.shape, node)
-                if pg.dtype != data.dtype:
+                if pg.dtype is not data.dtype and pg.dtype != data.dtype:
                     pg = pg.astype(data.dtype)
                 pc = p._ctx
                 if pc is None:
@@ -581,8 +597,9 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
                     totals[pc] = totals[pc] + pg
                 else:
                     totals[pc] = pg
-            if not retain_graph:
-                node.__dict__.clear()     # frees saved arrays and parents
+            if not retain_graph:          # free saved arrays and the links to inputs
+                node.parents = node.saved = None
+                node.__dict__.clear()
     finally:
         _mode.enabled = previous_mode
 
