@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import http.server
 import os
+import signal
 import socket
 import threading
 import time
@@ -434,3 +435,37 @@ def test_downloaded_file_gets_ordinary_permissions(
     umask = os.umask(0)
     os.umask(umask)
     assert p.stat().st_mode & 0o777 == 0o666 & ~umask  # not the 0o600 of a typical temp file
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_interrupted_download_leaves_nothing_and_is_not_swallowed(
+    tmp_path: Path, payloads, server: Server
+) -> None:
+    slow = Server(payloads)
+    slow.mode = dict.fromkeys(payloads, "stall")  # sends 10 bytes, then pauses 1.5 s
+    name = NAMES["test_images"]
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            download([slow.url + name, server.url + name], tmp_path / name, "00" * 32)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        slow.stop()
+    assert listing(tmp_path) == []  # neither the file nor its temp file
+    assert server.requests == []  # Ctrl-C stops; it does not move on to the next mirror
+
+
+def test_progress_bar_with_tqdm(tmp_path: Path, server: Server, payloads, capsys) -> None:
+    pytest.importorskip("tqdm")
+    name = NAMES["train_images"]
+    sha = hashlib.sha256(payloads[name]).hexdigest()
+    download([server.url + name], tmp_path / name, sha, progress=True)
+    err = capsys.readouterr().err
+    assert f"downloading {server.url}{name}" in err
+    assert f"{name}:   0%|" in err  # tqdm's bar, labelled with the file name

@@ -14,9 +14,9 @@ def stratified_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, test)`` splitting ``labels`` so each class keeps its proportion.
 
-    ``test_size`` is a fraction in (0, 1) or a number of samples. Each class contributes
-    ``round(test fraction * class size)`` samples to the test set; both index arrays are
-    shuffled. The same ``seed`` always gives the same split.
+    ``test_size`` is a fraction in (0, 1) or a number of samples; the test set gets
+    ``ceil(fraction * n)`` samples (as in scikit-learn), each class its proportional share
+    rounded down or up. Both index arrays are shuffled. The same ``seed`` gives the same split.
     """
     labels = np.asarray(labels)
     n = len(labels)
@@ -32,11 +32,21 @@ def stratified_split(
         if not 0 < test_size < n:
             raise ValueError(f"test_size as a count must be in 1..{n - 1}, got {test_size}")
         fraction = int(test_size) / n
+    # Largest-remainder allocation: the test set has ceil(fraction * n) samples in total and
+    # each class gets its exact share rounded down or up.
+    classes, counts = np.unique(labels, return_counts=True)
+    if isinstance(test_size, (float, np.floating)):
+        total = int(np.ceil(fraction * n - 1e-9))  # tolerance: 0.1 * 30 is 3.0000000000000004
+    else:
+        total = int(test_size)
+    quotas = fraction * counts
+    take = np.floor(quotas).astype(int)
+    extra = np.argsort(-(quotas - take), kind="stable")[: total - take.sum()]
+    take[extra] += 1
     rng = np.random.default_rng(seed)
     train_parts, test_parts = [], []
-    for c in np.unique(labels):
+    for c, k in zip(classes, take, strict=True):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        k = int(round(fraction * len(idx)))
         test_parts.append(idx[:k])
         train_parts.append(idx[k:])
     train = rng.permutation(np.concatenate(train_parts))
