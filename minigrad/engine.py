@@ -577,7 +577,8 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
             parents = node.parents
-            if len(input_grads) > len(parents):
+            if len(input_grads) > len(parents) and any(
+                    g is not None for g in input_grads[len(parents):]):
                 raise ValueError(
                     f"{type(node).__name__}.backward returned {len(input_grads)} gradients "
                     f"for {len(parents)} inputs")

@@ -749,7 +749,7 @@ def transpose(a: Any, *axes: Any) -> Tensor:
 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Tensor:
     ndim = np.ndim(_raw_bound(a))
-    i, j = _normalize_axes((axis1, axis2), ndim, "swapaxes") if axis1 != axis2 else (0, 0)
+    (i,), (j,) = (_normalize_axes(axis, ndim, "swapaxes") for axis in (axis1, axis2))
     order = list(range(ndim))
     order[i], order[j] = order[j], order[i]
     return Transpose.apply(a, tuple(order))
