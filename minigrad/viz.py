@@ -64,7 +64,7 @@ def to_dot(tensor: Tensor, *, show_shapes: bool = True, show_grads: bool = False
     # A tensor is keyed by the op that made it (a leaf by itself): the engine
     # may wrap one op's output in several Tensor objects, all the same value.
     def key(t: Tensor) -> int:
-        return id(t._ctx) if t._ctx is not None else id(t)
+        return id(t.op) if t.op is not None else id(t)
 
     tensors: dict[int, tuple[str, Tensor]] = {key(tensor): ("t0", tensor)}
     ops: list[tuple[str, Function, str]] = []       # (dot id, node, its output's dot id)
@@ -73,7 +73,7 @@ def to_dot(tensor: Tensor, *, show_shapes: bool = True, show_grads: bool = False
     queue = deque([tensor])                         # breadth first, from the output
     while queue:
         out = queue.popleft()
-        node = out._ctx
+        node = out.op
         if node is None:
             continue
         out_id = tensors[key(out)][0]
@@ -102,8 +102,8 @@ def to_dot(tensor: Tensor, *, show_shapes: bool = True, show_grads: bool = False
              '  edge [fontname="Helvetica", fontsize=9];']
     for dot_id, t in tensors.values():
         style = (_TRUNCATED_STYLE if dot_id in truncated
-                 else _TENSOR_STYLE if t._ctx is not None
-                 else _PARAM_STYLE if t._requires_grad else _INPUT_STYLE)
+                 else _TENSOR_STYLE if t.op is not None
+                 else _PARAM_STYLE if t.requires_grad else _INPUT_STYLE)
         if dot_id == "t0":
             style += ", peripheries=2"
         label = _tensor_label(t, show_shapes, show_grads, dot_id in truncated)
@@ -140,7 +140,8 @@ def _op_label(node: Function) -> tuple[str, bool]:
     if parents is None:
         return f"{name}\n(freed by backward)", True
     names = _parameter_names(type(node), len(parents))
-    options = [f"{n}={_short(p)}" for n, p in zip(names, parents) if not isinstance(p, Tensor)]
+    options = [f"{n}={_short(p)}" for n, p in zip(names, parents, strict=True)
+               if not isinstance(p, Tensor)]
     return "\n".join([name, ", ".join(options)] if options else [name]), False
 
 
@@ -203,11 +204,17 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _escape(text: str) -> str:
-    """Text for a double-quoted DOT string: quotes and backslashes escaped, lines as \\n."""
+    """Text for a double-quoted DOT string, drawn verbatim by Graphviz.
+
+    Quotes and backslashes are escaped, newlines become DOT's line breaks, and
+    `&` becomes `&amp;` (Graphviz reads `&lt;` and the like as HTML entities).
+    """
     out = []
     for c in text:
         if c in '"\\':
             out.append("\\" + c)
+        elif c == "&":
+            out.append("&amp;")
         elif c == "\n":
             out.append("\\n")
         elif ord(c) < 32 or c == "\x7f":         # other control characters, made visible
