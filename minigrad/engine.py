@@ -14,6 +14,7 @@ gradients can be differentiated again.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import threading
@@ -689,6 +690,22 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
             totals[node] = g if node not in totals else totals[node] + g
             root_nodes.append(node)
 
+    # The pass makes no reference cycles, so pausing the cycle collector changes
+    # nothing but time (on big graphs it would rescan every node, over and over).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _propagate(root_nodes, totals, leaf_grads, retain_graph, create_graph, inputs,
+                    allow_unused)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retain_graph: bool,
+         create_graph: bool, inputs: Sequence[Tensor] | None,
+         allow_unused: bool) -> tuple | None:
+    """Sort the graph, call every node's backward once, and deliver the results."""
     order = _sorted_nodes(root_nodes, strict=inputs is None)
     wanted: dict[int, int] | None = None   # id(node or leaf) -> position in inputs
     run: set[int] | None = None            # with inputs: ids of the nodes to run
