@@ -480,3 +480,14 @@ def test_function_backward_with_a_wrong_shape_names_the_op():
 def test_errors_name_the_op_and_shapes(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+def test_grad_with_respect_to_a_non_leaf_leaves_the_graph_below_it():
+    x = leaf([1.0, 2.0])
+    z = x.exp()
+    (g1,) = mg.grad((z * 2).sum(), z)       # runs only the nodes above z
+    (g2,) = mg.grad((z * 3).sum(), z)
+    np.testing.assert_array_equal(g1.data, [2.0, 2.0])
+    np.testing.assert_array_equal(g2.data, [3.0, 3.0])
+    z.sum().backward()                      # z's own node is still there
+    np.testing.assert_allclose(x.grad.data, np.exp(x.data))
