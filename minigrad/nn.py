@@ -293,6 +293,12 @@ class Module:
 
 def _write_npz(f: Any, state: dict[str, np.ndarray]) -> None:
     """The .npz writer used by Module.save (a seam for tests that simulate a failing write)."""
+    for key, value in state.items():
+        if not isinstance(value, np.ndarray) or value.dtype.hasobject:
+            raise ValueError(f"Module.save: state entry {key!r} is not a numeric array "
+                             f"(got {type(value).__name__}"
+                             + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else "")
+                             + "); .npz files are written without pickles")
     np.savez(f, **state)
 
 
