@@ -11,7 +11,7 @@ import minigrad as mg
 import minigrad.functional as F
 from minigrad.testing import assert_gradcheck, assert_gradgradcheck, grad_arrays
 
-FD = settings(deadline=None, max_examples=25)
+FD = settings(deadline=None)
 
 # (N, C) batches and single rows
 matrices = st.sampled_from([(1, 3), (2, 4), (3, 2), (4,), (5,)])
