@@ -2,7 +2,9 @@
 
 from . import ops
 from .engine import (
+    AnomalyError,
     Function,
+    detect_anomaly,
     Tensor,
     enable_grad,
     grad,
@@ -46,7 +48,7 @@ from .ops import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "Tensor", "enable_grad", "grad", "is_grad_enabled", "no_grad",
+    "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad", "is_grad_enabled", "no_grad",
     "set_grad_enabled", "tensor", "ops",
     "abs", "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
     "linear", "log", "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape",

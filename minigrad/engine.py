@@ -14,6 +14,9 @@ gradients can be differentiated again.
 
 from __future__ import annotations
 
+import gc
+import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -22,7 +25,7 @@ import numpy as np
 
 __all__ = [
     "Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled",
+    "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "AnomalyError",
 ]
 
 ArrayLike = Any
@@ -84,6 +87,94 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+# ---------------------------------------------------------------- anomaly mode
+
+_anomaly_depth = 0     # > 0 inside detect_anomaly(): every op checks for NaN and inf
+
+
+class AnomalyError(FloatingPointError):
+    """An op produced NaN or infinity (raised only inside `detect_anomaly()`)."""
+
+
+class detect_anomaly:
+    """Raise at the first op whose forward or backward produces NaN or inf.
+
+    The error names the op and the line of your code that created it. Ops
+    record where they were created only while this is active, so it costs
+    nothing when off; it applies to every thread while active.
+    """
+
+    def __enter__(self) -> None:
+        global _anomaly_depth
+        _anomaly_depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _anomaly_depth
+        _anomaly_depth -= 1
+
+    def __call__(self, func: F) -> F:
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with detect_anomaly():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_line() -> str:
+    """Where the calling user code is: the first frame outside minigrad."""
+    import linecache
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown place"
+    code = frame.f_code
+    text = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f"{code.co_filename}:{frame.f_lineno} (in {code.co_name}): {text}"
+
+
+def _bad_values(x: Any) -> str | None:
+    """'NaN', 'inf' or None, for a float array (or Tensor) that has them."""
+    data = x.data if isinstance(x, Tensor) else x
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "fc":
+        return None
+    if np.isfinite(data).all():
+        return None
+    if np.isnan(data).any():
+        return "NaN"
+    return "inf" if (data == np.inf).any() else "-inf"
+
+
+def _check_forward(fn: type[Function], arrays: list, out: np.ndarray) -> None:
+    bad = _bad_values(out)
+    if bad is None or any(_bad_values(a) for a in arrays):
+        return          # produced elsewhere: only the op that creates it is to blame
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    raise AnomalyError(f"{fn.op_name} produced {bad} in its output (shape {out.shape}; "
+                       f"inputs {shapes}), at {_user_line()}")
+
+
+def _check_backward(node: Function, g: Any, input_grads: tuple) -> None:
+    if _bad_values(g):
+        return
+    for i, pg in enumerate(input_grads):
+        bad = None if pg is None else _bad_values(pg)
+        if bad:
+            raise AnomalyError(
+                f"the backward of {node.op_name} produced {bad} in the gradient of its "
+                f"input {i} (shape {np.shape(pg.data if isinstance(pg, Tensor) else pg)}); "
+                f"that {node.op_name} was created at "
+                f"{node.__dict__.get('created_at', 'an unknown place')}")
+
+
 # ---------------------------------------------------------------- Function
 
 class Function:
@@ -119,7 +210,9 @@ class Function:
     __slots__ = ("parents", "saved", "_out_id", "__dict__")
 
     parents: tuple | None      # the arguments of apply; None once the graph is freed
+    saved: tuple | None        # what save_for_backward kept; None once freed
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
+    op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
@@ -129,8 +222,23 @@ class Function:
     def backward(ctx: Function, *grads: Any) -> Any:
         raise NotImplementedError
 
+    @staticmethod
+    def apply(*args: Any, **kwargs: Any) -> Tensor:
+        """Run `forward` on the arguments' data and record a node if needed.
+
+        (Each subclass gets its own `apply`, made by `_make_apply`.)
+        """
+        raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "op_name" not in cls.__dict__:
+            cls.op_name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+        if "apply" not in cls.__dict__:
+            cls.apply = staticmethod(_make_apply(cls))
+
     def save_for_backward(self, *values: Any) -> None:
-        """Keep arrays that `backward` needs (inputs, output or others)."""
+        """Keep arrays that `backward` needs (inputs, output or constants)."""
         self.saved = values
 
     @property
@@ -141,12 +249,12 @@ class Function:
         except AttributeError:     # nothing was saved
             return ()
         if saved is None:
-            raise RuntimeError(f"{type(self).__name__}: {_FREED}")
+            raise RuntimeError(f"{self.op_name}: {_FREED}")
         if not _mode.enabled:
             return saved
         # Recording a backward: saved inputs and the output become graph
         # tensors, so that the recorded gradient depends on them.
-        return tuple(self._as_tensor(value) for value in saved)
+        return tuple([self._as_tensor(value) for value in saved])
 
     def _as_tensor(self, value: Any) -> Any:
         if id(value) == self._out_id:
@@ -159,11 +267,17 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each argument of apply: does it need a gradient?"""
-        return tuple(isinstance(p, Tensor) and p._requires_grad for p in self.parents)
+        return tuple([isinstance(p, Tensor) and p._requires_grad for p in self.parents])
 
-    @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        """Run `forward` on the arguments' data and record a node if needed."""
+    def __repr__(self) -> str:
+        return f"<{self.op_name}>"
+
+
+def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
+    """The `apply` of one Function subclass: a plain function, so it can be a Tensor method."""
+    forward = cls.forward
+
+    def apply(*args: Any, **kwargs: Any) -> Tensor:
         ctx = cls()
         record = False
         arrays = []
@@ -175,28 +289,37 @@ class Function:
             else:
                 arrays.append(arg)
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
             raise _annotated(error, cls, arrays) from None
+        if type(out) is not np.ndarray:
+            out_id = id(out)                 # saved_tensors finds the output by identity
+            out = np.asarray(out)
+        else:
+            out_id = id(out)
+        if _anomaly_depth:
+            _check_forward(cls, arrays, out)
         if record and _mode.enabled:
             ctx.parents = args
-            ctx._out_id = id(out)       # before asarray: saved_tensors finds it by identity
-            return _make(out if type(out) is np.ndarray else np.asarray(out), ctx, True)
-        return _make(out if type(out) is np.ndarray else np.asarray(out), None, False)
+            ctx._out_id = out_id
+            if _anomaly_depth:
+                ctx.created_at = _user_line()
+            return _make(out, ctx, True)
+        return _make(out, None, False)
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}>"
+    apply.__qualname__ = f"{cls.__qualname__}.apply"
+    apply.__doc__ = f"Apply {cls.__name__} to tensors (and constants); returns a Tensor."
+    return apply
 
 
 def _annotated(error: Exception, fn: type[Function], arrays: list) -> Exception:
     """The same error, saying which op failed and on what shapes."""
-    name = fn.__name__.lower()
     message = str(error)
-    if message.startswith(name + ":"):
+    if message.startswith(fn.op_name + ":"):
         return error
     shapes = ", ".join(str(np.shape(a)) if isinstance(a, np.ndarray) else repr(a)
                        for a in arrays)
-    return type(error)(f"{name}: {message} (inputs: {shapes})")
+    return type(error)(f"{fn.op_name}: {message} (inputs: {shapes})")
 
 
 def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
@@ -468,26 +591,40 @@ _FREED = ("the graph behind this tensor has already been freed by a backward pas
           "to backward through it again")
 
 
-def _sorted_nodes(roots: Sequence[Function]) -> list[Function]:
-    """Every node reachable from the roots, inputs before outputs (no recursion)."""
+def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Function]:
+    """Every node reachable from the roots, inputs before outputs (no recursion).
+
+    A node freed by an earlier backward is an error when `strict`; otherwise
+    it is kept (without its inputs) for the caller to decide.
+    """
     order: list[Function] = []
-    seen: set[int] = set()
-    stack: list[tuple[Function, bool]] = [(root, False) for root in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+    seen: set[Function] = set()
+    for root in roots:
+        if root in seen:
             continue
-        if id(node) in seen:
+        seen.add(root)
+        if root.parents is None:
+            if strict:
+                raise RuntimeError(f"backward through {root.op_name}: {_FREED}")
+            order.append(root)
             continue
-        seen.add(id(node))
-        parents = node.parents
-        if parents is None:
-            raise RuntimeError(f"backward through {type(node).__name__}: {_FREED}")
-        stack.append((node, True))
-        for p in parents:
-            if isinstance(p, Tensor) and p._ctx is not None and id(p._ctx) not in seen:
-                stack.append((p._ctx, False))
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, inputs = stack[-1]
+            for p in inputs:
+                if isinstance(p, Tensor) and p._ctx is not None and p._ctx not in seen:
+                    child = p._ctx
+                    seen.add(child)
+                    if child.parents is None:
+                        if strict:
+                            raise RuntimeError(f"backward through {child.op_name}: {_FREED}")
+                        order.append(child)
+                        continue
+                    stack.append((child, iter(child.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 
@@ -553,11 +690,28 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
             totals[node] = g if node not in totals else totals[node] + g
             root_nodes.append(node)
 
-    order = _sorted_nodes(root_nodes)
+    # The pass makes no reference cycles, so pausing the cycle collector changes
+    # nothing but time (on big graphs it would rescan every node, over and over).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _propagate(root_nodes, totals, leaf_grads, retain_graph, create_graph, inputs,
+                    allow_unused)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retain_graph: bool,
+         create_graph: bool, inputs: Sequence[Tensor] | None,
+         allow_unused: bool) -> tuple | None:
+    """Sort the graph, call every node's backward once, and deliver the results."""
+    order = _sorted_nodes(root_nodes, strict=inputs is None)
     wanted: dict[int, int] | None = None   # id(node or leaf) -> position in inputs
+    run: set[int] | None = None            # with inputs: ids of the nodes to run
     if inputs is not None:
         wanted = {id(t._ctx if t._ctx is not None else t): i for i, t in enumerate(inputs)}
-        order = _prune(order, wanted)
+        order, run = _prune(order, wanted)
     results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
 
     previous_mode = _mode.enabled
@@ -567,20 +721,23 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
             g = totals.pop(node, None)
             if g is None:
                 continue
-            if wanted is not None and id(node) in wanted:
-                results[wanted[id(node)]] = g
+            if wanted is not None:
+                if id(node) in wanted:
+                    results[wanted[id(node)]] = g
+                if id(node) not in run:
+                    continue
             if node.retained_by is not None:
                 kept = node.retained_by()
                 if kept is not None:
                     kept.grad = _as_grad(g, kept.grad)
             input_grads = node.backward(node, g)
+            parents = node.parents
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
-            parents = node.parents
-            if len(input_grads) > len(parents):
-                raise ValueError(
-                    f"{type(node).__name__}.backward returned {len(input_grads)} gradients "
-                    f"for {len(parents)} inputs")
+            elif len(input_grads) > len(parents):
+                _check_extra_grads(node, input_grads)
+            if _anomaly_depth:
+                _check_backward(node, g, input_grads)
             for p, pg in zip(parents, input_grads):
                 if pg is None or not isinstance(p, Tensor) or not p._requires_grad:
                     continue
@@ -593,13 +750,11 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
                 if pc is None:
                     previous = leaf_grads.get(p)
                     leaf_grads[p] = pg if previous is None else previous + pg
-                elif pc in totals:
-                    totals[pc] = totals[pc] + pg
                 else:
-                    totals[pc] = pg
+                    previous = totals.get(pc)
+                    totals[pc] = pg if previous is None else previous + pg
             if not retain_graph:          # free saved arrays and the links to inputs
                 node.parents = node.saved = None
-                node.__dict__.clear()
     finally:
         _mode.enabled = previous_mode
 
@@ -630,24 +785,43 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
     return tuple(results)
 
 
+def _check_extra_grads(node: Function, grads: tuple) -> None:
+    if any(g is not None for g in grads[len(node.parents):]):
+        raise ValueError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
+                         f"for {len(node.parents)} inputs")
+
+
 def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
     if not isinstance(g, Tensor):
         g = _make(g, None, False)
     return g if previous is None else previous + g
 
 
-def _prune(order: list[Function], wanted: dict[int, int]) -> list[Function]:
-    """Keep only the nodes through which some wanted input is reached."""
-    useful: set[int] = set()
+def _prune(order: list[Function], wanted: dict[int, int]) -> tuple[list[Function], set[int]]:
+    """The nodes on paths to wanted inputs, and which of them must run backward.
+
+    A node runs only if some wanted input lies below it; a wanted non-leaf
+    input just receives its gradient. Running a freed node is an error.
+    """
+    reaches: set[int] = set()
+    run: set[int] = set()
     kept = []
     for node in order:                       # inputs before outputs
-        if id(node) in wanted or any(
-                isinstance(p, Tensor) and p._requires_grad and (
-                    id(p._ctx) in useful if p._ctx is not None else id(p) in wanted)
-                for p in node.parents):
-            useful.add(id(node))
+        if node.parents is None:             # freed: what lies below is unknown
+            below = id(node) not in wanted
+        else:
+            below = any(isinstance(p, Tensor) and p._requires_grad and (
+                id(p._ctx) in reaches if p._ctx is not None else id(p) in wanted)
+                for p in node.parents)
+        if below:
+            run.add(id(node))
+        if below or id(node) in wanted:
+            reaches.add(id(node))
             kept.append(node)
-    return kept
+    for node in kept:
+        if node.parents is None and id(node) in run:
+            raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
+    return kept, run
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],

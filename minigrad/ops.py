@@ -38,21 +38,12 @@ def _shape_error(op: str, *arrays: Any, detail: str = "") -> ValueError:
     return ValueError(f"{op}: shapes {shapes} {detail or 'cannot be broadcast together'}")
 
 
-def _binary(op: str, fn: Any, a: Any, b: Any) -> np.ndarray:
-    try:
-        return fn(a, b)
-    except ValueError as e:
-        if "broadcast" in str(e):
-            raise _shape_error(op, a, b) from None
-        raise
-
-
 # ------------------------------------------------------------ arithmetic
 
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return _binary("add", np.add, a, b)
+        return a + b
 
     @staticmethod
     def backward(ctx, g):
@@ -62,7 +53,7 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return _binary("sub", np.subtract, a, b)
+        return a - b
 
     @staticmethod
     def backward(ctx, g):
@@ -73,7 +64,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("mul", np.multiply, a, b)
+        return a * b
 
     @staticmethod
     def backward(ctx, g):
@@ -86,7 +77,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("div", np.true_divide, a, b)
+        return a / b
 
     @staticmethod
     def backward(ctx, g):
@@ -98,7 +89,7 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        out = _binary("pow", np.power, a, b)
+        out = a ** b
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -123,6 +114,7 @@ class Neg(Function):
 
 
 class MatMul(Function):
+    op_name = "matmul"
     @staticmethod
     def forward(ctx, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -279,9 +271,8 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
-        # 1 / (1 + e^-a), written so that no exponential can overflow
-        e = np.exp(-np.abs(a))
-        out = np.where(a >= 0, 1, e) / (1 + e)
+        with np.errstate(over="ignore"):       # e^-a = inf gives the right limit, 0
+            out = 1 / (1 + np.exp(-a))
         ctx.save_for_backward(out)
         return out
 
@@ -339,7 +330,7 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("maximum", np.maximum, a, b)
+        return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -352,7 +343,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("minimum", np.minimum, a, b)
+        return np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -364,7 +355,7 @@ class Minimum(Function):
 class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition = condition
+        ctx.save_for_backward(condition)
         try:
             return np.where(condition, a, b)
         except ValueError:
@@ -372,7 +363,7 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
-        c = ctx.condition
+        (c,) = ctx.saved_tensors
         return None, np.where(c, g, 0), np.where(c, 0, g)
 
 
@@ -415,14 +406,15 @@ class _Extremum(Function):
             raise ValueError(f"{name}: the tensor of shape {a.shape} is empty")
         out = cls.reduce(a, axis=axes, keepdims=True)
         hit = a == out
-        ctx.weights = hit / hit.sum(axis=axes, keepdims=True, dtype=a.dtype)
+        ctx.save_for_backward(hit / hit.sum(axis=axes, keepdims=True, dtype=a.dtype))
         ctx.kept = out.shape
         return out if keepdims else out.reshape(
             tuple(n for i, n in enumerate(a.shape) if i not in axes))
 
     @staticmethod
     def backward(ctx, g):
-        return ctx.weights * g.reshape(ctx.kept)
+        (weights,) = ctx.saved_tensors            # a constant: max is piecewise linear
+        return weights * g.reshape(ctx.kept)
 
 
 class Max(_Extremum):
@@ -488,6 +480,7 @@ def _is_basic(index: Any) -> bool:
 
 
 class GetItem(Function):
+    op_name = "getitem"
     @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.index = a.shape, index
@@ -598,20 +591,20 @@ class SoftmaxCrossEntropy(Function):
             loss = -(t.reshape(n, -1) * (z2 - log_sum.reshape(n, 1))).sum() / n
         else:
             loss = (log_sum.reshape(n) - z2[np.arange(n), labels]).sum() / n
-        ctx.save_for_backward(logits)
-        ctx.shift, ctx.t, ctx.labels, ctx.n = shift, t, labels, n
+        ctx.save_for_backward(logits, shift, t)
+        ctx.n, ctx.use_labels = n, labels is not None
         return np.asarray(loss, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        logits, = ctx.saved_tensors
-        e = np.exp(logits - ctx.shift)           # softmax with a constant shift
+        logits, shift, t = ctx.saved_tensors
+        e = np.exp(logits - shift)               # softmax, shifted by a constant
         p = e / e.sum(axis=-1, keepdims=True)
-        if ctx.labels is None:
-            target = ctx.t
+        if ctx.use_labels:
+            target = np.zeros(p.shape, dtype=shift.dtype)
+            target.reshape(ctx.n, -1)[np.arange(ctx.n), t.reshape(-1)] = 1
         else:
-            target = np.zeros(p.shape, dtype=ctx.shift.dtype)
-            target.reshape(ctx.n, -1)[np.arange(ctx.n), ctx.labels] = 1
+            target = t
         return (p - target) * (g / ctx.n)
 
 
@@ -749,7 +742,7 @@ def transpose(a: Any, *axes: Any) -> Tensor:
 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Tensor:
     ndim = np.ndim(_raw_bound(a))
-    i, j = _normalize_axes((axis1, axis2), ndim, "swapaxes") if axis1 != axis2 else (0, 0)
+    (i,), (j,) = (_normalize_axes(axis, ndim, "swapaxes") for axis in (axis1, axis2))
     order = list(range(ndim))
     order[i], order[j] = order[j], order[i]
     return Transpose.apply(a, tuple(order))
@@ -829,19 +822,13 @@ def _T(self: Tensor) -> Tensor:
     return self if self.data.ndim < 2 else Transpose.apply(self, None)
 
 
-def _method(fn):
-    def method(self: Tensor, other: Any) -> Tensor:
-        return fn(self, other)
-    return method
-
-
 _METHODS = {
-    "__add__": _method(Add.apply), "__radd__": _method(Add.apply),
-    "__sub__": _method(Sub.apply), "__rsub__": _reversed(Sub.apply),
-    "__mul__": _method(Mul.apply), "__rmul__": _method(Mul.apply),
-    "__truediv__": _method(Div.apply), "__rtruediv__": _reversed(Div.apply),
-    "__pow__": _method(Pow.apply), "__rpow__": _reversed(Pow.apply),
-    "__matmul__": _method(MatMul.apply), "__rmatmul__": _reversed(MatMul.apply),
+    "__add__": Add.apply, "__radd__": Add.apply,
+    "__sub__": Sub.apply, "__rsub__": _reversed(Sub.apply),
+    "__mul__": Mul.apply, "__rmul__": Mul.apply,
+    "__truediv__": Div.apply, "__rtruediv__": _reversed(Div.apply),
+    "__pow__": Pow.apply, "__rpow__": _reversed(Pow.apply),
+    "__matmul__": MatMul.apply, "__rmatmul__": _reversed(MatMul.apply),
     "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
     "__getitem__": _getitem, "__setitem__": _setitem,
     "__lt__": _compare(np.less), "__le__": _compare(np.less_equal),

@@ -1,0 +1,79 @@
+"""Shared by the benchmarks: interleaved timing, medians, tables, machine description."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # run from a checkout
+
+
+def interleaved(contenders: dict[str, Callable[[], object]], rounds: int,
+                warmup: int = 3) -> dict[str, list[float]]:
+    """Seconds per call of each contender, timed round by round in turn.
+
+    Interleaving means a slow spell of a shared machine hits every contender
+    alike, so ratios of medians stay meaningful.
+    """
+    for _ in range(warmup):
+        for fn in contenders.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return float(np.median(values))
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A Markdown table (it pastes into the README as it is)."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    return "\n".join([line, rule, *body])
+
+
+def torch_or_none():
+    """PyTorch when installed (`pip install torch==2.13.0`), else None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    parts = [f"{cpu}, {os.cpu_count()} cores", f"Python {platform.python_version()}",
+             f"numpy {np.__version__}", f"BLAS threads: {threads}"]
+    torch = torch_or_none()
+    if torch is not None:
+        parts.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    return "; ".join(parts)
+
+
+def status(ok: bool) -> str:
+    return "met" if ok else "MISSED"

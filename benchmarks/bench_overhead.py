@@ -1,0 +1,133 @@
+"""Per-op overhead: forward + backward of long chains and wide sums of tiny tensors.
+
+Reports microseconds per op (forward and backward together) for minigrad and,
+when installed, PyTorch on the same graphs; and what anomaly mode costs when off.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from _harness import interleaved, machine, median, status, table, torch_or_none
+
+import minigrad as mg
+
+TARGET_US = 3.0
+
+
+def chain_minigrad(shape, n):
+    def run():
+        x = mg.tensor(np.ones(shape), requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * 1.0001
+        y.sum().backward()
+    return run
+
+
+def chain_pair_minigrad(shape, n):
+    w = mg.tensor(np.full(shape, 1.0001), requires_grad=True)
+
+    def run():
+        x = mg.tensor(np.ones(shape), requires_grad=True)
+        y = x
+        for _ in range(n // 2):
+            y = (y * w).sin()
+        y.sum().backward()
+        w.grad = None
+    return run
+
+
+def wide_minigrad(shape, n):
+    xs = [mg.tensor(np.ones(shape), requires_grad=True) for _ in range(n // 2)]
+
+    def run():
+        total = xs[0] * 1.0
+        for x in xs[1:]:
+            total = total + x
+        total.sum().backward()
+        for x in xs:
+            x.grad = None
+    return run
+
+
+def chain_torch(torch, shape, n):
+    def run():
+        x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * 1.0001
+        y.sum().backward()
+    return run
+
+
+def chain_pair_torch(torch, shape, n):
+    w = torch.full(shape, 1.0001, dtype=torch.float64, requires_grad=True)
+
+    def run():
+        x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(n // 2):
+            y = (y * w).sin()
+        y.sum().backward()
+        w.grad = None
+    return run
+
+
+def wide_torch(torch, shape, n):
+    xs = [torch.ones(shape, dtype=torch.float64, requires_grad=True) for _ in range(n // 2)]
+
+    def run():
+        total = xs[0] * 1.0
+        for x in xs[1:]:
+            total = total + x
+        total.sum().backward()
+        for x in xs:
+            x.grad = None
+    return run
+
+
+def main(quick: bool = False) -> list[str]:
+    n = 1000 if quick else 4000
+    rounds = 5 if quick else 15
+    torch = torch_or_none()
+    rows = []
+    worst = 0.0
+    for graph, make_mg, make_torch in [("chain y*c", chain_minigrad, chain_torch),
+                                       ("chain sin(y*w)", chain_pair_minigrad, chain_pair_torch),
+                                       ("wide sum", wide_minigrad, wide_torch)]:
+        for shape in [(), (4, 4)]:
+            contenders = {"minigrad": make_mg(shape, n)}
+            if torch is not None:
+                contenders["torch"] = make_torch(torch, shape, n)
+            times = interleaved(contenders, rounds)
+            us = {k: median(v) / n * 1e6 for k, v in times.items()}
+            worst = max(worst, us["minigrad"])
+            rows.append([graph, str(shape), f"{us['minigrad']:.2f}",
+                         f"{us['torch']:.2f}" if "torch" in us else "-",
+                         f"{us['torch'] / us['minigrad']:.2f}x" if "torch" in us else "-"])
+
+    # anomaly mode: off is one integer test per op
+    run = chain_minigrad((4, 4), n)
+
+    def with_anomaly():
+        with mg.detect_anomaly():
+            run()
+
+    times = interleaved({"off": run, "on": with_anomaly}, rounds)
+    off, on = (median(times[k]) / n * 1e6 for k in ("off", "on"))
+
+    out = ["## Per-op overhead (forward + backward, µs per op)", "",
+           table(["graph", "shape", "minigrad µs/op", "torch µs/op", "torch / minigrad"], rows),
+           "",
+           f"Target ≤ {TARGET_US} µs per op: worst {worst:.2f} µs — {status(worst <= TARGET_US)}",
+           f"Anomaly mode on the 4x4 chain: off {off:.2f} µs/op, on {on:.2f} µs/op",
+           f"({n} ops per graph, median of {rounds} interleaved rounds; {machine()})"]
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    print("\n".join(main(parser.parse_args().quick)))
