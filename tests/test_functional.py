@@ -110,6 +110,8 @@ def test_huge_logits_give_finite_losses_and_gradients(scale: float) -> None:
         assert np.all(np.isfinite(z.grad.data)), name
     p = F.softmax(logits).data
     assert np.all(np.isfinite(p)) and np.allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(F.log_softmax(logits).data.max(axis=1), 0.0, atol=1e-9)
+    assert F.log_softmax(logits).data.min() == pytest.approx(-2 * abs(scale))
     # one row right by a huge margin (loss 0), the other wrong by 2|scale|: mean |scale|
     loss = F.softmax_cross_entropy(logits, labels).item()
     assert loss == pytest.approx(abs(scale), rel=1e-9)
@@ -175,6 +177,7 @@ def test_softmax_cross_entropy_gradients(logits: np.ndarray, data: st.DataObject
     labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
     assert_gradcheck(lambda z: F.softmax_cross_entropy(z, labels), logits)
     assert_gradcheck(lambda z: F.softmax_cross_entropy(z, onehot(labels, c)), logits)
+    assert_gradgradcheck(lambda z: F.softmax_cross_entropy(z, labels), logits)
 
 
 @FD
