@@ -65,9 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=None,
                    help="default: adam")
     p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default: with the default optimizer 0.01, 0.003 for "
-                        "fashion-mnist; else 0.1 for sgd/momentum/nesterov/adagrad, 0.01 for "
-                        "rmsprop/adam)")
+                   help="learning rate (default: adam 0.01, or 0.003 on fashion-mnist; "
+                        "0.1 for sgd/momentum/nesterov/adagrad, 0.01 for rmsprop)")
     p.add_argument("--hidden", type=int, default=None, help="hidden units (default: per dataset)")
     p.add_argument("--activation", choices=["sigmoid", "relu", "tanh"], default="sigmoid",
                    help="sigmoid (default) is chapter 4's network, relu chapter 5's")
@@ -90,7 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     defaults = DATASET_DEFAULTS[args.dataset]
     if args.lr is None:
-        args.lr = defaults["lr"] if args.optimizer is None else DEFAULT_LR[args.optimizer]
+        chosen = args.optimizer or defaults["optimizer"]
+        args.lr = defaults["lr"] if chosen == defaults["optimizer"] else DEFAULT_LR[chosen]
     for key in ("hidden", "iters", "optimizer"):
         if getattr(args, key) is None:
             setattr(args, key, defaults[key])
@@ -122,7 +122,10 @@ def load_data(args: argparse.Namespace) -> tuple[tuple[np.ndarray, np.ndarray], 
         return datasets.load_digits()
     spec = datasets.MNIST if args.dataset == "mnist" else datasets.FASHION_MNIST
     if args.split_test is not None:
-        images_path, labels_path = _test_files(spec, args.data_root)
+        try:
+            images_path, labels_path = _test_files(spec, args.data_root)
+        except datasets.DatasetNotFoundError as e:
+            raise SystemExit(str(e)) from None
         x = datasets.read_idx(images_path, ndim=3).reshape(-1, 784).astype(np.float32) / 255.0
         t = datasets.read_idx(labels_path, ndim=1).astype(np.int64)
         n = args.split_test

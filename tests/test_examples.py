@@ -123,6 +123,13 @@ def test_main_job_rejects_bad_arguments(tmp_path: Path) -> None:
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+def test_split_test_without_the_files_fails_clearly(tmp_path: Path) -> None:
+    result = run("train_two_layer_net.py", "--dataset", "mnist", "--data-root",
+                 str(tmp_path / "nowhere"), "--split-test", "8000", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "MNIST test files" in result.stderr and "Traceback" not in result.stderr
+
+
 @needs_mnist
 def test_main_job_on_mnist_test_set_split(tmp_path: Path) -> None:
     result = run("train_two_layer_net.py", "--dataset", "mnist", "--data-root", str(MNIST_DIR),
