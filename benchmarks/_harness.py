@@ -9,7 +9,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread unless told otherwise (BENCH_THREADS=2): on a small shared
+# machine it makes runs repeatable, and every contender gets the same.
+THREADS = os.environ.get("BENCH_THREADS", "1")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, THREADS)
+
+import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # run from a checkout
 
@@ -54,6 +60,7 @@ def torch_or_none():
         import torch
     except ImportError:
         return None
+    torch.set_num_threads(int(THREADS))
     return torch
 
 

@@ -1,0 +1,157 @@
+"""Functions of neural networks, composed from minigrad's primitives (import as F).
+
+Everything here is an expression over the differentiable ops in
+`minigrad.ops`, so its gradient (and second derivative) comes from the
+graph. The exceptions are `linear` and `softmax_cross_entropy`, which are
+fused primitives for speed and stability, and `step_function`, which has no
+gradient. Arguments may be Tensors or anything numpy accepts; results are
+Tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .engine import Tensor, _make
+
+__all__ = [
+    "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",
+    "cross_entropy_error", "softmax_cross_entropy", "mean_squared_error", "accuracy",
+    "dropout",
+]
+
+# The fused primitives and the activations that are primitives already.
+linear = ops.linear
+softmax_cross_entropy = ops.softmax_cross_entropy
+sigmoid = ops.sigmoid
+relu = ops.relu
+tanh = ops.tanh
+
+
+def _data(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def step_function(x: Any) -> Tensor:
+    """1 where x > 0, else 0 (the perceptron's activation, in x's float dtype).
+
+    It has no gradient: the result never requires grad, because the
+    derivative is 0 wherever it exists, which would silently stop learning.
+    """
+    data = _data(x)
+    dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.int64
+    return _make((data > 0).astype(dtype), None, False)
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis`, stable for any finite x.
+
+    The row maximum is subtracted first as a constant (softmax does not
+    change under a shift), so no exponential overflows.
+    """
+    x = _tensor(x)
+    shift = np.max(x.data, axis=axis, keepdims=True)
+    e = ops.exp(x - shift)
+    return e / ops.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along `axis`, computed as z - log(sum(exp(z))) with z = x - max(x)."""
+    x = _tensor(x)
+    z = x - np.max(x.data, axis=axis, keepdims=True)
+    return z - ops.log(ops.sum(ops.exp(z), axis=axis, keepdims=True))
+
+
+def _labels_or_rows(t: Any, y: Tensor, op: str) -> tuple[np.ndarray, bool]:
+    """Targets as flat integer labels (True) or (N, C) rows in y's dtype (False)."""
+    t = _data(t)
+    y_shape = y.shape
+    n_classes = y_shape[-1]
+    if np.issubdtype(t.dtype, np.integer) and t.shape == y_shape[:-1]:
+        labels = t.reshape(-1)
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            raise ValueError(f"{op}: labels must be in [0, {n_classes}), got values from "
+                             f"{labels.min()} to {labels.max()}")
+        return labels, True
+    if t.shape == y_shape and (np.issubdtype(t.dtype, np.number) or t.dtype == bool):
+        return t.reshape(-1, n_classes).astype(y.dtype, copy=False), False
+    raise ValueError(
+        f"{op}: targets of shape {t.shape} and dtype {t.dtype} do not fit predictions of "
+        f"shape {tuple(y_shape)}: give integer labels of shape {tuple(y_shape[:-1])} or "
+        f"one-hot/probability rows of shape {tuple(y_shape)}")
+
+
+def cross_entropy_error(y: Any, t: Any) -> Tensor:
+    """The book's cross-entropy of probabilities y against targets t, mean over the batch.
+
+    y is (N, C) or (C,) probabilities (e.g. a softmax output); t is one-hot
+    (or probability) rows of y's shape, or integer labels of shape (N,) (or
+    a scalar for 1-D y). Computes -sum(t * log(y + 1e-7)) / N; the 1e-7
+    keeps log finite where y is 0. For logits, prefer `softmax_cross_entropy`.
+    """
+    y = _tensor(y)
+    if y.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy_error: y must be (N, C) or (C,), got shape {y.shape}")
+    targets, are_labels = _labels_or_rows(t, y, "cross_entropy_error")
+    rows = y.reshape(1, -1) if y.ndim == 1 else y
+    n = rows.shape[0]
+    if are_labels:
+        picked = rows[np.arange(n), targets]
+        return -ops.sum(ops.log(picked + 1e-7)) / n
+    return -ops.sum(targets * ops.log(rows + 1e-7)) / n
+
+
+def mean_squared_error(y: Any, t: Any) -> Tensor:
+    """The book's sum of squares error 0.5 * sum((y - t)**2) (a sum, not a mean over the batch).
+
+    y and t must have the same shape: a silent broadcast of, say, (N, 1)
+    against (N,) would compare every prediction with every target.
+    """
+    y_shape, t_shape = np.shape(_data(y)), np.shape(_data(t))
+    if y_shape != t_shape:
+        raise ValueError(f"mean_squared_error: y has shape {y_shape} but t has shape {t_shape}; "
+                         "they must match (reshape one of them)")
+    d = _tensor(y) - t
+    return 0.5 * ops.sum(d * d)
+
+
+def accuracy(y: Any, t: Any) -> float:
+    """Fraction of rows whose largest score in y is at the target class (labels or one-hot t)."""
+    y = _data(y)
+    t = _data(t)
+    predicted = np.argmax(y, axis=-1)
+    if t.ndim == y.ndim and t.shape[-1] == y.shape[-1] and y.ndim > 0:
+        t = np.argmax(t, axis=-1)
+    if t.shape != predicted.shape:
+        raise ValueError(f"accuracy: targets of shape {t.shape} do not fit predictions of "
+                         f"shape {y.shape}")
+    return float(np.mean(predicted == t)) if predicted.size else 0.0
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True,
+            rng: np.random.Generator | None = None) -> Tensor:
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p).
+
+    The expected value is unchanged, so nothing needs rescaling at test time;
+    with `training=False` (or p == 0) x is returned as it is. The mask comes
+    from `rng`, or from numpy's global random state (so `np.random.seed`
+    makes it repeatable, as in the book).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    x = _tensor(x)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * np.zeros(x.shape, dtype=x.dtype)
+    draw = rng.random(x.shape) if rng is not None else np.random.random_sample(x.shape)
+    mask = (draw >= p).astype(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64)
+    mask /= 1.0 - p
+    return x * mask

@@ -1,0 +1,272 @@
+"""The book's networks on the graph: TwoLayerNet (chapters 4-5) and MultiLayerNet (chapter 6).
+
+They keep the book's interface — a `params` dict of ndarrays, `predict`,
+`loss`, `accuracy`, `numerical_gradient` and `gradient` returning dicts of
+ndarrays — so the book's training loops run unchanged, and they are Modules,
+so `minigrad.optim` optimizers, `state_dict` and `save`/`load` work on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from . import gradcheck, ops
+from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
+
+__all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict"]
+
+_ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
+
+
+def _activation(name: str, model: str) -> Any:
+    try:
+        return _ACTIVATIONS[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"{model}: unknown activation {name!r}; use one of "
+                         f"{sorted(_ACTIVATIONS)}") from None
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+class ParamDict(dict):
+    """The book's `params` dict: name -> ndarray, each shared with the model's Parameter.
+
+    Updating an array in place (`params["W1"] -= lr * g`) updates the model;
+    assigning a new array (`params["W1"] = W`) rebinds the Parameter to it.
+    """
+
+    def __init__(self, parameters: dict[str, Parameter]) -> None:
+        super().__init__((key, p.data) for key, p in parameters.items())
+        self._parameters = parameters
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._parameters:
+            raise KeyError(f"params: the model has no parameter {key!r} "
+                           f"(it has {list(self._parameters)})")
+        p = self._parameters[key]
+        if value is p.data:          # `params[key] -= ...` stores the same array back
+            return
+        array = np.asarray(_raw(value), dtype=p.data.dtype)
+        if array.shape != p.data.shape:
+            raise ValueError(f"params[{key!r}]: new array of shape {array.shape} for a "
+                             f"parameter of shape {p.data.shape}")
+        p.data = array
+        super().__setitem__(key, array)
+
+    def refresh(self) -> None:
+        """Point the entries at the parameters' current arrays again."""
+        for key, p in self._parameters.items():
+            super().__setitem__(key, p.data)
+
+
+class TwoLayerNet(Module):
+    """The book's two-layer network: Affine → activation → Affine, softmax cross-entropy loss.
+
+    `activation="sigmoid"` is chapter 4's network, `"relu"` chapter 5's.
+    Weights start as `weight_init_std * randn` (from `rng`, a Generator or
+    seed, else numpy's global state as in the book), biases at zero.
+    x and t may be ndarrays or Tensors; t holds labels or one-hot rows.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int,
+                 weight_init_std: float = 0.01, activation: str = "sigmoid",
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        self.activation = activation
+        self._act = _activation(activation, "TwoLayerNet")
+        if isinstance(rng, (int, np.integer)):
+            rng = np.random.default_rng(rng)
+        std = float(weight_init_std)
+        self.W1 = Parameter(std * _rng_normal(rng, (input_size, hidden_size)))
+        self.b1 = Parameter(np.zeros(hidden_size))
+        self.W2 = Parameter(std * _rng_normal(rng, (hidden_size, output_size)))
+        self.b2 = Parameter(np.zeros(output_size))
+        self.sizes = (int(input_size), int(hidden_size), int(output_size))
+        self._keys = ("W1", "b1", "W2", "b2")
+        self.params = ParamDict({k: getattr(self, k) for k in self._keys})
+
+    def predict(self, x: Any) -> Tensor:
+        """Scores (logits) of shape (N, output_size); no softmax, as in the book's chapter 5."""
+        return ops.linear(self._act(ops.linear(x, self.W1, self.b1)), self.W2, self.b2)
+
+    forward = predict
+
+    def loss(self, x: Any, t: Any) -> Tensor:
+        """Mean softmax cross-entropy of predict(x) against t (a scalar Tensor)."""
+        return ops.softmax_cross_entropy(self.predict(x), t)
+
+    def accuracy(self, x: Any, t: Any) -> float:
+        """Fraction of samples whose highest score is the target class."""
+        with no_grad():
+            y = self.predict(x)
+        return F.accuracy(y, t)
+
+    def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """The gradient of the loss by central differences, one parameter element at a time."""
+        with no_grad():
+            def loss_W(_: Any) -> Tensor:
+                return self.loss(x, t)
+
+            return {k: gradcheck.numerical_gradient(loss_W, self.params[k]) for k in self._keys}
+
+    def gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """The gradient of the loss by one backward pass over the graph.
+
+        Returns fresh arrays and leaves the parameters' `.grad` alone.
+        """
+        params = (self.W1, self.b1, self.W2, self.b2)
+        if is_grad_enabled():
+            grads = grad(self.loss(x, t), params)
+        else:
+            with enable_grad():
+                grads = grad(self.loss(x, t), params)
+        return {"W1": grads[0].data, "b1": grads[1].data, "W2": grads[2].data,
+                "b2": grads[3].data}
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+        super().load_state_dict(state, strict)
+        self.params.refresh()
+
+    def extra_repr(self) -> str:
+        i, h, o = self.sizes
+        return f"{i}, {h}, {o}, activation={self.activation!r}"
+
+
+class _Block(Module):
+    """One hidden layer of MultiLayerNet: Affine → [BatchNorm] → activation → [Dropout]."""
+
+    def __init__(self, affine: Linear, act: Any, batchnorm: BatchNorm1d | None,
+                 dropout: Dropout | None) -> None:
+        super().__init__()
+        self.affine = affine
+        self.batchnorm = batchnorm
+        self.dropout = dropout
+        self._act = act
+
+    def forward(self, x: Any) -> Tensor:
+        h = self.affine(x)
+        if self.batchnorm is not None:
+            h = self.batchnorm(h)
+        h = self._act(h)
+        if self.dropout is not None:
+            h = self.dropout(h)
+        return h
+
+
+class MultiLayerNet(Module):
+    """The book's chapter-6 extended network: any number of hidden layers.
+
+    Each hidden layer is Affine → [BatchNorm] → activation → [Dropout], then
+    a final Affine; the loss is softmax cross-entropy plus the weight decay
+    0.5·λ·ΣW² over every Affine weight. `weight_init_std` is "relu"/"he"
+    (std sqrt(2/n_in)), "sigmoid"/"xavier" (sqrt(1/n_in)) or a number.
+    `params` holds W1, b1, ... (and gamma1, beta1, ... with batch norm),
+    shared with the model. Dropout and batch norm follow the module's
+    training mode, or the book's `train_flg` where given.
+    """
+
+    def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
+                 activation: str = "relu", weight_init_std: str | float = "relu",
+                 weight_decay_lambda: float = 0.0, use_dropout: bool = False,
+                 dropout_ratio: float = 0.5, use_batchnorm: bool = False,
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        if isinstance(rng, (int, np.integer)):
+            rng = np.random.default_rng(rng)
+        act = _activation(activation, "MultiLayerNet")
+        sizes = [int(input_size), *[int(h) for h in hidden_size_list], int(output_size)]
+        self.sizes = tuple(sizes)
+        self.activation = activation
+        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.hidden = []
+        named: dict[str, Parameter] = {}
+        for i in range(1, len(sizes) - 1):
+            std = init_std(weight_init_std, sizes[i - 1], "MultiLayerNet")
+            affine = Linear(sizes[i - 1], sizes[i], weight_init=std, rng=rng)
+            bn = BatchNorm1d(sizes[i]) if use_batchnorm else None
+            drop = Dropout(dropout_ratio, rng=rng) if use_dropout else None
+            block = _Block(affine, act, bn, drop)
+            setattr(self, f"layer{i}", block)
+            self.hidden.append(block)
+            named[f"W{i}"], named[f"b{i}"] = affine.W, affine.b
+            if bn is not None:
+                named[f"gamma{i}"], named[f"beta{i}"] = bn.gamma, bn.beta
+        last = len(sizes) - 1
+        std = init_std(weight_init_std, sizes[-2], "MultiLayerNet")
+        self.output = Linear(sizes[-2], sizes[-1], weight_init=std, rng=rng)
+        named[f"W{last}"], named[f"b{last}"] = self.output.W, self.output.b
+        self._named = named
+        self._weights = [block.affine.W for block in self.hidden] + [self.output.W]
+        self.params = ParamDict(named)
+
+    def predict(self, x: Any, train_flg: bool | None = None) -> Tensor:
+        """Scores (logits); `train_flg` overrides the training mode for this call."""
+        if train_flg is None or bool(train_flg) == self.training:
+            return self._forward(x)
+        previous = self.training
+        self.train(bool(train_flg))
+        try:
+            return self._forward(x)
+        finally:
+            self.train(previous)
+
+    def _forward(self, x: Any) -> Tensor:
+        for block in self.hidden:
+            x = block(x)
+        return self.output(x)
+
+    forward = predict
+
+    def loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Tensor:
+        """Softmax cross-entropy plus 0.5·λ·ΣW² (the book's weight decay)."""
+        loss = ops.softmax_cross_entropy(self.predict(x, train_flg), t)
+        if self.weight_decay_lambda:
+            decay = 0.0
+            for W in self._weights:
+                decay = decay + ops.sum(W * W)
+            loss = loss + 0.5 * self.weight_decay_lambda * decay
+        return loss
+
+    def accuracy(self, x: Any, t: Any) -> float:
+        """Accuracy in evaluation mode (no dropout, running batch-norm statistics)."""
+        with no_grad():
+            y = self.predict(x, train_flg=False)
+        return F.accuracy(y, t)
+
+    def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """Central differences of the loss (in training mode, as the book's) per parameter.
+
+        Dropout masks change between evaluations, so use it without dropout.
+        Batch-norm running statistics are restored afterwards.
+        """
+        buffers = {name: b.copy() for name, b in self.named_buffers()}
+        with no_grad():
+            def loss_W(_: Any) -> Tensor:
+                return self.loss(x, t, train_flg=True)
+
+            result = {k: gradcheck.numerical_gradient(loss_W, self.params[k])
+                      for k in self.params}
+        for name, b in self.named_buffers():
+            b[...] = buffers[name]
+        return result
+
+    def gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """The gradient of `loss(x, t, train_flg=True)` by one backward pass, as a dict."""
+        keys = list(self.params)
+        with enable_grad():
+            grads = grad(self.loss(x, t, train_flg=True), [self._named[k] for k in keys])
+        return {k: g.data for k, g in zip(keys, grads, strict=True)}
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+        super().load_state_dict(state, strict)
+        self.params.refresh()
+
+    def extra_repr(self) -> str:
+        return f"sizes={list(self.sizes)}, activation={self.activation!r}"

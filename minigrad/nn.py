@@ -1,0 +1,462 @@
+"""Layers as Modules: parameters registered by attribute, saved and loaded as .npz.
+
+    import minigrad.nn as nn
+    model = nn.Sequential(nn.Linear(784, 100, weight_init="he"), nn.ReLU(),
+                          nn.Linear(100, 10, weight_init="he"))
+    loss = F.softmax_cross_entropy(model(x), t)
+
+`Linear` is the book's Affine layer: its weight `W` has shape (in, out) and
+the layer computes x @ W + b. Every layer is an expression over minigrad's
+ops, so backward comes from the graph.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from . import ops
+from .engine import Tensor
+
+__all__ = [
+    "Parameter", "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "Dropout",
+    "BatchNorm1d", "init_std",
+]
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module learns: requires grad, and is registered when assigned to one.
+
+    Like `Tensor`, it wraps an ndarray without copying it, so an array shared
+    with other code (the book's `params` dict) stays shared.
+    """
+
+    def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
+        super().__init__(data, requires_grad=requires_grad, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__()[len("tensor"):]
+
+
+def _rng_normal(rng: np.random.Generator | int | None, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal samples from rng, or from numpy's global state (as the book's randn)."""
+    if rng is None:
+        return np.random.randn(*shape)
+    if isinstance(rng, (int, np.integer)):
+        rng = np.random.default_rng(rng)
+    return rng.standard_normal(shape)
+
+
+def init_std(weight_init: str | float, fan_in: int, layer: str = "Linear") -> float:
+    """The standard deviation of a weight initialisation scheme.
+
+    "std" is the book's 0.01, "xavier" (or "sigmoid") sqrt(1/fan_in), "he"
+    (or "relu") sqrt(2/fan_in); a number is used as the std itself.
+    """
+    if isinstance(weight_init, str):
+        key = weight_init.lower()
+        if key == "std":
+            return 0.01
+        if key in ("xavier", "sigmoid"):
+            return float(np.sqrt(1.0 / fan_in))
+        if key in ("he", "relu"):
+            return float(np.sqrt(2.0 / fan_in))
+        raise ValueError(f"{layer}: unknown weight_init {weight_init!r}; use 'std', 'xavier', "
+                         "'he' (aliases 'sigmoid', 'relu') or a number")
+    std = float(weight_init)
+    if not std >= 0.0:
+        raise ValueError(f"{layer}: weight_init std must be >= 0, got {weight_init!r}")
+    return std
+
+
+class Module:
+    """Base class of layers and models.
+
+    Assigning a `Parameter` or a `Module` to an attribute registers it, in
+    order; `parameters()`, `state_dict()`, `train()`/`eval()` and
+    `zero_grad()` then reach everything below. Subclasses write `forward`;
+    calling the module calls it.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # -- registration
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call Module.__init__() (super().__init__())"
+                               f" before assigning attribute {name!r}")
+        if name in self._buffers and isinstance(value, np.ndarray):   # e.g. after +=
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
+        if name in self._parameters and isinstance(value, Tensor) and not isinstance(
+                value, Parameter):
+            raise TypeError(f"{type(self).__name__}: cannot assign a Tensor to parameter "
+                            f"{name!r}; wrap it in Parameter(...) or update {name}.data "
+                            "in place")
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Keep a non-learned array (e.g. running statistics) in the state dict under `name`."""
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"{type(self).__name__}.register_buffer: {name!r} must be an "
+                            f"ndarray, got {type(array).__name__}")
+        object.__setattr__(self, name, array)
+        self._buffers[name] = array
+
+    # -- traversal
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every submodule, with dotted names ("" for this one)."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def children(self) -> Iterator[Module]:
+        yield from self._modules.values()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter once, with a dotted name such as "layers.0.W"."""
+        seen: set[int] = set()
+        for name, module in self.named_modules(prefix):
+            for key, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{name}.{key}" if name else key), p
+
+    def parameters(self) -> list[Parameter]:
+        """Every parameter once, in registration order."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        for name, module in self.named_modules(prefix):
+            for key in module._buffers:
+                yield (f"{name}.{key}" if name else key), module.__dict__[key]
+
+    # -- modes and gradients
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active, batch norm on batch statistics); returns self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (no dropout, batch norm on running statistics); returns self."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget accumulated gradients (set every parameter's .grad to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    # -- calling
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- state
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer, by dotted name."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update((name, b.copy()) for name, b in self.named_buffers())
+        return state
+
+    def _state_targets(self) -> dict[str, tuple[Module, str, np.ndarray]]:
+        targets: dict[str, tuple[Module, str, np.ndarray]] = {}
+        seen: set[int] = set()
+        for name, module in self.named_modules():
+            for key, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    targets[f"{name}.{key}" if name else key] = (module, key, p.data)
+            for key in module._buffers:
+                targets[f"{name}.{key}" if name else key] = (module, key, module.__dict__[key])
+        return targets
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy values into the parameters and buffers, in place (shared arrays stay shared).
+
+        Everything is checked before anything is written: unless
+        `strict=False`, missing and unexpected keys are an error, and a
+        shape mismatch always is; the error names the keys and shapes.
+        """
+        where = type(self).__name__ + ".load_state_dict"
+        targets = self._state_targets()
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in state if k not in targets]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            raise KeyError(f"{where}: " + " and ".join(parts) + f" (the model has keys "
+                           f"{list(targets)})")
+        mismatched = []
+        values = {}
+        for key, (_, _, array) in targets.items():
+            if key not in state:
+                continue
+            value = state[key]
+            value = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if value.shape != array.shape:
+                mismatched.append(f"{key}: checkpoint {value.shape}, model {array.shape}")
+            values[key] = value
+        if mismatched:
+            raise ValueError(f"{where}: shape mismatch for " + "; ".join(mismatched))
+        for key, value in values.items():
+            np.copyto(targets[key][2], value, casting="unsafe")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write `state_dict()` to `path` as .npz, atomically.
+
+        The file is written to a temporary file in the same folder and
+        renamed over `path` only when complete, so a crash or an error while
+        saving leaves any previous file untouched. `path` is used as given
+        (no ".npz" is appended).
+        """
+        path = os.fspath(path)
+        state = self.state_dict()
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, temp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
+                                    suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                _write_npz(f, state)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
+        """Load parameters and buffers saved by `save` (checked as by `load_state_dict`)."""
+        with np.load(os.fspath(path), allow_pickle=False) as archive:
+            state = {key: archive[key] for key in archive.files}
+        self.load_state_dict(state, strict=strict)
+        return self
+
+    # -- display
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"  ({name}): " + repr(m).replace("\n", "\n  ")
+                 for name, m in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+
+
+def _write_npz(f: Any, state: dict[str, np.ndarray]) -> None:
+    """The .npz writer used by Module.save (a seam for tests that simulate a failing write)."""
+    for key, value in state.items():
+        if not isinstance(value, np.ndarray) or value.dtype.hasobject:
+            raise ValueError(f"Module.save: state entry {key!r} is not a numeric array "
+                             f"(got {type(value).__name__}"
+                             + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else "")
+                             + "); .npz files are written without pickles")
+    np.savez(f, **state)
+
+
+class Linear(Module):
+    """The book's Affine layer: x @ W + b, with W of shape (in_features, out_features).
+
+    `weight_init` is "std" (the book's N(0, 0.01²)), "xavier" (std
+    sqrt(1/in), for sigmoid and tanh), "he" (std sqrt(2/in), for ReLU) or a
+    number used as the std. Biases start at zero. `rng` is a numpy Generator
+    or seed; without one, numpy's global state is used as in the book.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 weight_init: str | float = "std",
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: sizes must be positive, got in_features={in_features}, "
+                             f"out_features={out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        std = init_std(weight_init, self.in_features)
+        self.W = Parameter(std * _rng_normal(rng, (self.in_features, self.out_features)))
+        self.b = Parameter(np.zeros(self.out_features)) if bias else None
+
+    @property
+    def weight(self) -> Parameter:
+        return self.W
+
+    @property
+    def bias(self) -> Parameter | None:
+        return self.b
+
+    def forward(self, x: Any) -> Tensor:
+        if np.shape(x)[-1:] != (self.in_features,):
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}): input of shape "
+                             f"{tuple(np.shape(x))} does not end in {self.in_features} features")
+        return ops.linear(x, self.W, self.b)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, bias={self.b is not None}"
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise."""
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.relu(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise."""
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh(x), elementwise."""
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.tanh(x)
+
+
+class Sequential(Module):
+    """Modules applied one after the other; registered as "0", "1", ..."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> Sequential:
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._modules.values())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+
+class Dropout(Module):
+    """Inverted dropout in training mode (see `functional.dropout`); identity in eval mode."""
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = float(p)
+        self.rng = np.random.default_rng(rng) if isinstance(rng, (int, np.integer)) else rng
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, self.training, self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class BatchNorm1d(Module):
+    """Batch normalization over the batch axis of (N, features) inputs.
+
+    Training mode normalizes with the batch's mean and (biased) variance and
+    updates the running statistics as PyTorch does:
+    running = (1 - momentum) * running + momentum * batch statistic, the
+    variance there being unbiased. Eval mode normalizes with the running
+    statistics. Then y = gamma * x_hat + beta (gamma, beta learned).
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True) -> None:
+        super().__init__()
+        if num_features < 1:
+            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
+        self.num_features = int(num_features)
+        self.eps, self.momentum = float(eps), float(momentum)
+        self.gamma = Parameter(np.ones(num_features)) if affine else None
+        self.beta = Parameter(np.zeros(num_features)) if affine else None
+        self.register_buffer("running_mean", np.zeros(num_features))
+        self.register_buffer("running_var", np.ones(num_features))
+
+    def forward(self, x: Any) -> Tensor:
+        shape = tuple(np.shape(x))
+        if len(shape) != 2 or shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape "
+                             f"(N, {self.num_features}), got {shape}")
+        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+        if self.training:
+            n = shape[0]
+            if n < 2:
+                raise ValueError(f"BatchNorm1d({self.num_features}): training mode needs more "
+                                 f"than one sample per batch, got input of shape {shape}")
+            mean = ops.mean(x, axis=0)
+            centered = x - mean
+            var = ops.mean(centered * centered, axis=0)
+            x_hat = centered / ops.sqrt(var + self.eps)
+            m = self.momentum
+            self.running_mean *= 1.0 - m
+            self.running_mean += m * mean.data
+            self.running_var *= 1.0 - m
+            self.running_var += m * var.data * (n / (n - 1))
+        else:
+            x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
+        if self.gamma is not None:
+            return x_hat * self.gamma + self.beta
+        return x_hat
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -1,0 +1,211 @@
+"""Optimizers: the update rules of the book's chapter 6, applied in place.
+
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    model.zero_grad(); loss.backward(); opt.step()
+
+or, as in the book, on dicts of arrays: `opt.update(net.params, grads)`.
+
+Updates change each parameter's array in place (`p.data`), so arrays that
+other code holds (the book's `params` dict) see them; parameters whose
+`.grad` is None are skipped. Each class's docstring gives its formula, with
+W a parameter, g its gradient and lr the learning rate. `weight_decay` adds
+`weight_decay * W` to g first (L2 regularisation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .engine import Tensor, no_grad
+
+__all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+
+EPS = 1e-7      # the book's constant in the denominators of AdaGrad, RMSprop, Adam
+
+
+class Optimizer:
+    """Base class: holds the parameters and per-parameter state; subclasses write `_rule`."""
+
+    def __init__(self, params: Any, lr: float, weight_decay: float = 0.0) -> None:
+        name = type(self).__name__
+        if not lr >= 0.0:
+            raise ValueError(f"{name}: lr must be >= 0, got {lr}")
+        if not weight_decay >= 0.0:
+            raise ValueError(f"{name}: weight_decay must be >= 0, got {weight_decay}")
+        if hasattr(params, "parameters") and callable(params.parameters):
+            params = params.parameters()
+        self.params: list[Tensor] = list(params) if params is not None else []
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor "
+                                "(for dicts of arrays, use update(params, grads))")
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.state: dict[Any, dict[str, Any]] = {}
+
+    def zero_grad(self) -> None:
+        """Set every parameter's .grad to None."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        self._begin_step()
+        with no_grad():
+            for p in self.params:
+                if p.grad is None:
+                    continue
+                g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+                self._apply(id(p), p.data, g)
+
+    def update(self, params: Mapping[str, np.ndarray], grads: Mapping[str, Any]) -> None:
+        """The book's interface: update each array of `params` in place from `grads[key]`."""
+        self._begin_step()
+        for key, W in params.items():
+            if key not in grads or grads[key] is None:
+                continue
+            array = W.data if isinstance(W, Tensor) else W
+            g = grads[key]
+            self._apply(("key", key), array, g.data if isinstance(g, Tensor) else np.asarray(g))
+
+    def _apply(self, key: Any, W: np.ndarray, g: np.ndarray) -> None:
+        if g.shape != W.shape:
+            raise ValueError(f"{type(self).__name__}: gradient of shape {g.shape} for a "
+                             f"parameter of shape {W.shape}")
+        if self.weight_decay:
+            g = g + self.weight_decay * W
+        state = self.state.get(key)
+        if state is None:
+            state = self.state[key] = {}
+        self._rule(W, g, state)
+
+    def _begin_step(self) -> None:
+        """Hook called once per step (Adam counts steps here)."""
+
+    def _rule(self, W: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.lr}, {len(self.params)} parameters)"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with the book's Momentum or Nesterov rule.
+
+    - momentum == 0: W ← W − lr·g
+    - momentum μ > 0: v ← μ·v − lr·g;  W ← W + v  (v starts at 0)
+    - nesterov=True: W ← W + μ²·v − (1 + μ)·lr·g;  v ← μ·v − lr·g
+      (the update uses v before it changes; equivalently W ← W + μ·v_new − lr·g)
+    """
+
+    def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1), got {momentum}")
+        if nesterov and momentum == 0.0:
+            raise ValueError(f"{type(self).__name__}: nesterov=True needs momentum > 0")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def _rule(self, W: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        mu, lr = self.momentum, self.lr
+        if mu == 0.0:
+            W -= lr * g
+            return
+        v = state.get("v")
+        if v is None:
+            v = state["v"] = np.zeros_like(W)
+        if self.nesterov:
+            W += mu * mu * v - (1.0 + mu) * lr * g
+            v *= mu
+            v -= lr * g
+        else:
+            v *= mu
+            v -= lr * g
+            W += v
+
+
+class Momentum(SGD):
+    """The book's Momentum: SGD with momentum (default 0.9); v ← μ·v − lr·g; W ← W + v."""
+
+    def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.9,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, momentum=momentum, weight_decay=weight_decay)
+
+
+class Nesterov(SGD):
+    """The book's Nesterov accelerated gradient: SGD(momentum=0.9, nesterov=True)."""
+
+    def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.9,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, momentum=momentum, nesterov=True,
+                         weight_decay=weight_decay)
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad: h ← h + g²;  W ← W − lr·g / (√h + 1e-7)  (h starts at 0)."""
+
+    def __init__(self, params: Any, lr: float = 0.01, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+
+    def _rule(self, W: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        h = state.get("h")
+        if h is None:
+            h = state["h"] = np.zeros_like(W)
+        h += g * g
+        W -= self.lr * g / (np.sqrt(h) + EPS)
+
+
+class RMSprop(Optimizer):
+    """RMSprop: h ← ρ·h + (1 − ρ)·g²;  W ← W − lr·g / (√h + 1e-7)  (ρ = decay_rate, h from 0)."""
+
+    def __init__(self, params: Any, lr: float = 0.01, decay_rate: float = 0.99,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        if not 0.0 <= decay_rate < 1.0:
+            raise ValueError(f"RMSprop: decay_rate must be in [0, 1), got {decay_rate}")
+        self.decay_rate = float(decay_rate)
+
+    def _rule(self, W: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        h = state.get("h")
+        if h is None:
+            h = state["h"] = np.zeros_like(W)
+        h *= self.decay_rate
+        h += (1.0 - self.decay_rate) * g * g
+        W -= self.lr * g / (np.sqrt(h) + EPS)
+
+
+class Adam(Optimizer):
+    """Adam, as the book writes it, at step t = 1, 2, ...:
+
+    lr_t = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ);  m ← m + (1 − β₁)(g − m);
+    v ← v + (1 − β₂)(g² − v);  W ← W − lr_t·m / (√v + 1e-7)   (m, v start at 0)
+    """
+
+    def __init__(self, params: Any, lr: float = 0.001, beta1: float = 0.9,
+                 beta2: float = 0.999, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta}")
+        self.beta1, self.beta2 = float(beta1), float(beta2)
+        self.t = 0
+        self._lr_t = 0.0
+
+    def _begin_step(self) -> None:
+        self.t += 1
+        self._lr_t = self.lr * np.sqrt(1.0 - self.beta2 ** self.t) / (1.0 - self.beta1 ** self.t)
+
+    def _rule(self, W: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        m = state.get("m")
+        if m is None:
+            m = state["m"] = np.zeros_like(W)
+            state["v"] = np.zeros_like(W)
+        v = state["v"]
+        m += (1.0 - self.beta1) * (g - m)
+        v += (1.0 - self.beta2) * (g * g - v)
+        W -= self._lr_t * m / (np.sqrt(v) + EPS)

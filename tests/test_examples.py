@@ -1,0 +1,202 @@
+"""The examples, run as a user runs them: `python examples/<name>.py ...` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+MNIST_DIR = Path(os.environ.get("MINIGRAD_TEST_MNIST_DIR")
+                 or ROOT.parent / "shared" / "data" / "mnist")
+MNIST_TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+needs_mnist = pytest.mark.skipif(
+    not all((MNIST_DIR / f).is_file() for f in MNIST_TEST_FILES),
+    reason=f"MNIST test set not found in {MNIST_DIR}")
+needs_fashion = pytest.mark.skipif(
+    not all((FASHION_DIR / f).is_file() for f in FASHION_FILES),
+    reason=f"Fashion-MNIST not installed in {FASHION_DIR}")
+
+EPOCH_LINE = re.compile(r"^epoch +(\d+) +loss ([\d.]+) +train acc ([\d.]+) +test acc ([\d.]+)$",
+                        re.M)
+
+
+def run(script: str, *args: str, cwd: Path, extra_path: Path | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    paths = [str(extra_path)] if extra_path else []
+    env["PYTHONPATH"] = os.pathsep.join(paths + [str(ROOT), env.get("PYTHONPATH", "")])
+    result = subprocess.run([sys.executable, str(EXAMPLES / script), *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    return result
+
+
+def final_test_accuracy(stdout: str) -> float:
+    match = re.search(r"^final test accuracy: ([\d.]+)$", stdout, re.M)
+    assert match, stdout
+    return float(match.group(1))
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 10_000                # two panels of lines, not an empty canvas
+
+
+# ------------------------------------------------------------ the main job
+
+def test_main_job_on_digits(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    result = run("train_two_layer_net.py", "--plot", "curves.png", "--save", "model.npz",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    epochs = EPOCH_LINE.findall(result.stdout)
+    assert len(epochs) >= 10
+    assert [int(e[0]) for e in epochs] == list(range(1, len(epochs) + 1))
+    losses = [float(e[1]) for e in epochs]
+    assert losses[-1] < losses[0] / 5
+    accuracy = final_test_accuracy(result.stdout)
+    assert accuracy >= 0.95
+    assert float(epochs[-1][3]) == accuracy
+    assert_png(tmp_path / "curves.png")
+
+    # the saved parameters reproduce the printed accuracy
+    from minigrad.datasets import load_digits
+    from minigrad.models import TwoLayerNet
+
+    _, (x_test, t_test) = load_digits()
+    net = TwoLayerNet(64, 50, 10).load(tmp_path / "model.npz")
+    assert net.accuracy(x_test, t_test) == pytest.approx(accuracy, abs=5e-5)
+
+
+def test_main_job_default_plot_path_and_other_options(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    result = run("train_two_layer_net.py", "--optimizer", "momentum", "--activation", "relu",
+                 "--hidden", "30", "--iters", "200", "--batch-size", "50", "--seed", "3",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "TwoLayerNet(64, 30, 10, relu), momentum lr=0.1, 200 iterations of batch 50" in (
+        result.stdout)
+    assert len(EPOCH_LINE.findall(result.stdout)) == 8           # 1437 // 50 = 28 per epoch
+    assert final_test_accuracy(result.stdout) > 0.8
+    assert_png(tmp_path / "two_layer_net.png")
+
+
+def test_main_job_without_tqdm_and_without_plot(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "tqdm.py").write_text("raise ImportError('tqdm is not installed here')\n")
+    result = run("train_two_layer_net.py", "--iters", "50", "--plot", "", cwd=tmp_path,
+                 extra_path=blocker)
+    assert result.returncode == 0, result.stderr
+    assert len(EPOCH_LINE.findall(result.stdout)) == 4           # 3 full epochs and the rest
+    assert "it/s" not in result.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_main_job_shows_a_progress_bar_when_tqdm_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("tqdm")
+    result = run("train_two_layer_net.py", "--iters", "30", "--plot", "", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "training:" in result.stderr and "/30 [" in result.stderr
+    assert "%" not in result.stdout                 # epoch lines stay clean on stdout
+
+
+def test_main_job_rejects_bad_arguments(tmp_path: Path) -> None:
+    result = run("train_two_layer_net.py", "--iters", "0", cwd=tmp_path)
+    assert result.returncode == 2 and "--iters must be at least 1" in result.stderr
+    result = run("train_two_layer_net.py", "--optimizer", "lbfgs", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_split_test_without_the_files_fails_clearly(tmp_path: Path) -> None:
+    result = run("train_two_layer_net.py", "--dataset", "mnist", "--data-root",
+                 str(tmp_path / "nowhere"), "--split-test", "8000", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "MNIST test files" in result.stderr and "Traceback" not in result.stderr
+
+
+@needs_mnist
+def test_main_job_on_mnist_test_set_split(tmp_path: Path) -> None:
+    result = run("train_two_layer_net.py", "--dataset", "mnist", "--data-root", str(MNIST_DIR),
+                 "--split-test", "8000", "--plot", "mnist.png", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "mnist: 8000 training, 2000 test images" in result.stdout
+    assert final_test_accuracy(result.stdout) >= 0.92
+
+
+@needs_mnist
+def test_mnist_without_training_files_fails_clearly(tmp_path: Path) -> None:
+    folder = tmp_path / "only-test"
+    folder.mkdir()
+    for name in MNIST_TEST_FILES:
+        (folder / name).symlink_to(MNIST_DIR / name)
+    result = run("train_two_layer_net.py", "--dataset", "mnist", "--data-root", str(folder),
+                 cwd=tmp_path)
+    assert result.returncode != 0
+    assert "--split-test 8000" in result.stderr and "training files are missing" in (
+        result.stderr)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(MNIST_TEST_FILES)   # no download
+
+
+@needs_fashion
+def test_main_job_on_fashion_mnist(tmp_path: Path) -> None:
+    result = run("train_two_layer_net.py", "--dataset", "fashion-mnist", "--plot", "",
+                 "--no-progress", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "TwoLayerNet(784, 100, 10, sigmoid)" in result.stdout
+    assert "60000 training, 10000 test images" in result.stdout
+    assert final_test_accuracy(result.stdout) >= 0.87
+
+
+# ------------------------------------------------------------ the other examples
+
+def test_gradient_basics(tmp_path: Path) -> None:
+    result = run("gradient_basics.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "at (3.0, 4.0): numerical [6. 8.], backward [6. 8.]" in out
+    assert "at (0.0, 2.0): numerical [0. 4.], backward [0. 4.]" in out
+    assert "at (3.0, 0.0): numerical [6. 0.], backward [6. 0.]" in out
+    reached = re.search(r"reached \(([-\d.e]+), ([-\d.e]+)\)", out)
+    assert reached and abs(float(reached.group(1))) < 1e-8 and abs(float(reached.group(2))) < 1e-8
+    diff = re.search(r"max \|difference\| = ([\d.e+-]+)", out)
+    assert diff and float(diff.group(1)) < 1e-7
+
+
+def test_gradient_check(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    result = run("gradient_check.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.split("TwoLayerNet(")[1:]
+    assert len(blocks) == 2
+    sigmoid = dict(re.findall(r"^(W1|b1|W2|b2):([\d.e+-]+)$", blocks[0], re.M))
+    relu = dict(re.findall(r"^(W1|b1|W2|b2):([\d.e+-]+)$", blocks[1], re.M))
+    assert set(sigmoid) == set(relu) == {"W1", "b1", "W2", "b2"}
+    assert all(float(v) < 1e-9 for v in sigmoid.values()), sigmoid
+    assert float(relu["W2"]) < 1e-9 and float(relu["b2"]) < 1e-9, relu
+
+
+def test_custom_loss(tmp_path: Path) -> None:
+    result = run("custom_loss.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "gradcheck: the first and second derivatives" in result.stdout
+    fits = {name: (float(w), float(b)) for name, w, b in re.findall(
+        r"^ +(mse|huber) *: w = ([-\d.]+), b = ([-\d.]+)$", result.stdout, re.M)}
+    assert set(fits) == {"mse", "huber"}
+    error = {k: np.hypot(w - 2.0, b - 1.0) for k, (w, b) in fits.items()}
+    assert error["huber"] < 0.2 < error["mse"]
