@@ -11,22 +11,21 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
+from minigrad.models import TwoLayerNet
 from minigrad.viz import render, to_dot
 
 DEFAULT = Path(__file__).resolve().parent.parent / "docs" / "two_layer_net_graph.svg"
 
 
 def two_layer_net_loss() -> mg.Tensor:
-    """The loss of the book's TwoLayerNet (784 -> 50 -> 10) on a batch of 100."""
+    """The loss of the book's TwoLayerNet (784 -> 50 -> 10) on a batch of 100 images."""
+    net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10, rng=0)
+    for name, p in net.named_parameters():      # names show up in the picture
+        p.name = p.name or name
     rng = np.random.default_rng(0)
-    W1 = mg.tensor(0.01 * rng.standard_normal((784, 50)), requires_grad=True, name="W1")
-    b1 = mg.tensor(np.zeros(50), requires_grad=True, name="b1")
-    W2 = mg.tensor(0.01 * rng.standard_normal((50, 10)), requires_grad=True, name="W2")
-    b2 = mg.tensor(np.zeros(10), requires_grad=True, name="b2")
     x = mg.tensor(rng.random((100, 784)), name="x")
     t = mg.tensor(rng.integers(0, 10, size=100), name="t")
-    h = mg.linear(x, W1, b1).sigmoid()
-    loss = mg.softmax_cross_entropy(mg.linear(h, W2, b2), t)
+    loss = net.loss(x, t)
     loss.name = "loss"
     return loss
 
