@@ -14,7 +14,7 @@ import tracemalloc
 
 import numpy as np
 from _harness import machine, status, table
-from bench_step import IN, LR, OUT, numpy_step, setup
+from bench_step import IN, LR, OUT, book_step, setup
 
 from minigrad.models import TwoLayerNet
 
@@ -40,7 +40,7 @@ def main(quick: bool = False) -> list[str]:
     lines = []
     for dtype in (np.float64, np.float32):
         x, t, init = setup(dtype, 100)
-        step = numpy_step(x, t, init)
+        step = book_step(x, t, init)
         step()
         numpy_peak, _ = measure(step)
 

@@ -32,24 +32,56 @@ def setup(dtype, hidden, seed=0):
     return x, t, {k: v.astype(dtype) for k, v in init.items()}
 
 
-def numpy_step(x, t, init):
-    """The book's chapter-4 gradient, written by hand, and the SGD update."""
+def book_step(x, t, init):
+    """The book's chapter-4 TwoLayerNet.gradient, as it is written there, and the SGD update.
+
+    Its softmax transposes and exponentiates twice, its sigmoid_grad
+    recomputes the sigmoid, and t is one-hot, as in the book's training script.
+    """
     p = {k: v.copy() for k, v in init.items()}
     onehot = np.eye(OUT, dtype=x.dtype)[t]
 
     def sigmoid(a):
         return 1 / (1 + np.exp(-a))
 
+    def sigmoid_grad(a):
+        return (1.0 - sigmoid(a)) * sigmoid(a)
+
+    def softmax(a):
+        a = a.T
+        a = a - np.max(a, axis=0)
+        return (np.exp(a) / np.sum(np.exp(a), axis=0)).T
+
+    def step():
+        a1 = np.dot(x, p["W1"]) + p["b1"]
+        z1 = sigmoid(a1)
+        a2 = np.dot(z1, p["W2"]) + p["b2"]
+        y = softmax(a2)
+        dy = (y - onehot) / x.shape[0]
+        grads = {"W2": np.dot(z1.T, dy), "b2": np.sum(dy, axis=0)}
+        da1 = np.dot(dy, p["W2"].T)
+        dz1 = sigmoid_grad(a1) * da1
+        grads["W1"] = np.dot(x.T, dz1)
+        grads["b1"] = np.sum(dz1, axis=0)
+        for k in p:
+            p[k] -= LR * grads[k]
+    return step
+
+
+def numpy_step(x, t, init):
+    """The same gradient written by hand with care: each exponential once, no transposes."""
+    p = {k: v.copy() for k, v in init.items()}
+    onehot = np.eye(OUT, dtype=x.dtype)[t]
+
     def step():
         a1 = x @ p["W1"] + p["b1"]
-        z1 = sigmoid(a1)
+        z1 = 1 / (1 + np.exp(-a1))
         a2 = z1 @ p["W2"] + p["b2"]
         e = np.exp(a2 - a2.max(axis=1, keepdims=True))
         y = e / e.sum(axis=1, keepdims=True)
         dy = (y - onehot) / BATCH
         grads = {"W2": z1.T @ dy, "b2": dy.sum(axis=0)}
-        dz1 = dy @ p["W2"].T
-        da1 = (1 - z1) * z1 * dz1
+        da1 = (1 - z1) * z1 * (dy @ p["W2"].T)
         grads["W1"] = x.T @ da1
         grads["b1"] = da1.sum(axis=0)
         for k in p:
@@ -140,7 +172,8 @@ def main(quick: bool = False) -> list[str]:
         for hidden in (50, 100):
             x, t, init = setup(dtype, hidden)
             contenders = {
-                "numpy backprop (book)": numpy_step(x, t, init),
+                "numpy backprop (the book's code)": book_step(x, t, init),
+                "numpy backprop (tuned by hand)": numpy_step(x, t, init),
                 "minigrad: plain ops": minigrad_ops_step(x, t, init),
                 "minigrad: TwoLayerNet.gradient": two_layer_net_step(x, t, init),
                 "minigrad: nn + optim.SGD": nn_optim_step(x, t, init),
@@ -148,7 +181,7 @@ def main(quick: bool = False) -> list[str]:
             if torch is not None:
                 contenders["PyTorch eager"] = torch_step(torch, x, t, init)
             times = interleaved(contenders, rounds)
-            base = median(times["numpy backprop (book)"])
+            base = median(times["numpy backprop (the book's code)"])
             for name, ts in times.items():
                 ratio = median(ts) / base
                 if name.startswith("minigrad"):
@@ -160,9 +193,9 @@ def main(quick: bool = False) -> list[str]:
                 rows.append(["float64", hidden, "numerical gradient (extrapolated)",
                              f"{seconds * 1e6:.0f}", f"{seconds / base:,.0f}"])
     return ["## Training step: 784-H-10 TwoLayerNet, batch 100, SGD", "",
-            table(["dtype", "H", "contender", "µs per step", "× numpy"], rows), "",
-            f"Target ≤ {TARGET}× hand-written numpy: worst minigrad {worst:.2f}× — "
-            f"{status(worst <= TARGET)}",
+            table(["dtype", "H", "contender", "µs per step", "× book"], rows), "",
+            f"Target ≤ {TARGET}× the book's hand-written numpy backprop: worst minigrad "
+            f"{worst:.2f}× — {status(worst <= TARGET)}",
             f"(median of {rounds} interleaved rounds; {machine()})"]
 
 

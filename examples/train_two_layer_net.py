@@ -150,7 +150,7 @@ def progress(total: int, enabled: bool) -> Any:
             pass
         else:
             return tqdm(range(total), desc="training", unit="it", leave=False,
-                        file=sys.stderr, mininterval=0.5)
+                        file=sys.stderr, mininterval=0.5, disable=None)  # off when not a terminal
     return range(total)
 
 

@@ -45,14 +45,14 @@ from .ops import (
     where,
 )
 
-from . import datasets, functional, gradcheck, models, nn, optim  # noqa: E402  (after the ops)
+from . import datasets, functional, gradcheck, models, nn, optim, viz  # noqa: E402  (after ops)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad", "is_grad_enabled", "no_grad",
     "set_grad_enabled", "tensor", "ops", "datasets", "functional", "gradcheck", "models", "nn",
-    "optim",
+    "optim", "viz",
     "abs", "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
     "linear", "log", "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape",
     "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "sum", "swapaxes",

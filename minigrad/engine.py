@@ -636,8 +636,7 @@ def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
             lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
         if axes:
             g = g.sum(axis=axes, keepdims=True)
-        if g.size == int(np.prod(shape)) and all(
-                a == b for a, b in zip(g.shape[lead:], shape)):
+        if g.shape[lead:] == shape:
             return g.reshape(shape)
     raise ValueError(
         f"{type(node).__name__}.backward returned a gradient of shape {tuple(g.shape)} "

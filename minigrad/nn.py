@@ -332,9 +332,10 @@ class Linear(Module):
         return self.b
 
     def forward(self, x: Any) -> Tensor:
-        if np.shape(x)[-1:] != (self.in_features,):
+        shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+        if shape[-1:] != (self.in_features,):
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input of shape "
-                             f"{tuple(np.shape(x))} does not end in {self.in_features} features")
+                             f"{tuple(shape)} does not end in {self.in_features} features")
         return ops.linear(x, self.W, self.b)
 
     def extra_repr(self) -> str:

@@ -163,10 +163,11 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, W, b=None):
-        if np.ndim(W) != 2 or np.ndim(x) < 1 or np.shape(x)[-1] != np.shape(W)[0] or (
-                b is not None and np.shape(b) not in ((np.shape(W)[1],), (1, np.shape(W)[1]))):
-            shapes = f"x {np.shape(x)}, W {np.shape(W)}" + (
-                f", b {np.shape(b)}" if b is not None else "")
+        x, W = np.asarray(x), np.asarray(W)
+        b = None if b is None else np.asarray(b)
+        if W.ndim != 2 or x.ndim < 1 or x.shape[-1] != W.shape[0] or (
+                b is not None and b.shape not in ((W.shape[1],), (1, W.shape[1]))):
+            shapes = f"x {x.shape}, W {W.shape}" + (f", b {b.shape}" if b is not None else "")
             raise ValueError(f"linear: shapes {shapes} do not fit: need x (..., in), "
                              "W (in, out), b (out,)")
         ctx.save_for_backward(x, W)
@@ -560,7 +561,7 @@ class SoftmaxCrossEntropy(Function):
     """Mean cross-entropy of softmax(logits) against labels or target distributions.
 
     Fused for stability (log-sum-exp) and speed: the gradient is
-    (softmax(logits) - target) / N.
+    (softmax(logits) - target) / N, with the softmax kept from the forward.
     """
 
     @staticmethod
@@ -570,9 +571,9 @@ class SoftmaxCrossEntropy(Function):
                              f"got shape {logits.shape}")
         t = np.asarray(t)
         n = logits.shape[0] if logits.ndim == 2 else 1
-        if t.shape == logits.shape and np.issubdtype(t.dtype, np.floating):
+        if t.shape == logits.shape and t.dtype.kind == "f":
             labels = None
-        elif np.issubdtype(t.dtype, np.integer) and t.shape == logits.shape[:-1]:
+        elif t.dtype.kind in "iu" and t.shape == logits.shape[:-1]:
             labels = t.reshape(-1)
             classes = logits.shape[-1]
             if labels.size and (labels.min() < 0 or labels.max() >= classes):
@@ -583,25 +584,33 @@ class SoftmaxCrossEntropy(Function):
                 f"softmax_cross_entropy: targets of shape {t.shape} and dtype {t.dtype} do "
                 f"not fit logits of shape {logits.shape}: give integer labels of shape "
                 f"{logits.shape[:-1]} or float targets of shape {logits.shape}")
-        shift = logits.max(axis=-1, keepdims=True)
+        # Shift by the row maxima, or by the overall maximum when every row lies
+        # close enough to it that no row's exponentials can all underflow (faster).
+        top, bottom = logits.max(), logits.min()
+        close = bottom - top > (-80.0 if logits.dtype.itemsize <= 4 else -700.0)
+        shift = top if close else logits.max(axis=-1, keepdims=True)
         z = logits - shift
-        log_sum = np.log(np.exp(z).sum(axis=-1, keepdims=True))
-        z2 = z.reshape(n, -1)
+        p = np.exp(z)
+        total = (p @ np.ones(p.shape[-1], p.dtype))[..., None]    # row sums, by BLAS
+        p /= total                                   # the softmax, for backward
+        log_total = np.log(total).reshape(n)
+        z = z.reshape(n, -1)
         if labels is None:
-            loss = -(t.reshape(n, -1) * (z2 - log_sum.reshape(n, 1))).sum() / n
+            loss = -(t.reshape(n, -1) * (z - log_total[:, None])).sum()
         else:
-            loss = (log_sum.reshape(n) - z2[np.arange(n), labels]).sum() / n
-        ctx.save_for_backward(logits, shift, t)
-        ctx.n, ctx.use_labels = n, labels is not None
-        return np.asarray(loss, dtype=logits.dtype)
+            loss = (log_total - z[np.arange(n), labels]).sum()
+        ctx.save_for_backward(logits, p, t)
+        ctx.shift, ctx.n, ctx.use_labels = shift, n, labels is not None
+        return np.asarray(loss / n, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        logits, shift, t = ctx.saved_tensors
-        e = np.exp(logits - shift)               # softmax, shifted by a constant
-        p = e / e.sum(axis=-1, keepdims=True)
+        logits, p, t = ctx.saved_tensors
+        if isinstance(logits, Tensor):      # recording: the softmax as a function of logits
+            e = np.exp(logits - ctx.shift)
+            p = e / e.sum(axis=-1, keepdims=True)
         if ctx.use_labels:
-            target = np.zeros(p.shape, dtype=shift.dtype)
+            target = np.zeros(p.shape, dtype=p.dtype)
             target.reshape(ctx.n, -1)[np.arange(ctx.n), t.reshape(-1)] = 1
         else:
             target = t

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -107,13 +108,38 @@ def test_main_job_without_tqdm_and_without_plot(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.png"))
 
 
-def test_main_job_shows_a_progress_bar_when_tqdm_is_installed(tmp_path: Path) -> None:
+def test_main_job_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     pytest.importorskip("tqdm")
+    pty = pytest.importorskip("pty")           # POSIX terminals
+    fcntl = pytest.importorskip("fcntl")
+    termios = pytest.importorskip("termios")
     result = run("train_two_layer_net.py", "--iters", "30", "--plot", "", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "training:" in result.stderr and "/30 [" in result.stderr
-    assert "%" not in result.stdout                 # epoch lines stay clean on stdout
+    assert "training:" not in result.stderr          # not a terminal: no bar
+    # with stderr on a pseudo-terminal, the bar appears there, and stdout stays clean
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "train_two_layer_net.py"), "--iters", "30",
+         "--plot", ""], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:                               # the terminal closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout = process.communicate(timeout=120)[0].decode()
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"training:" in seen and b"/30 [" in seen
+    assert "%" not in stdout and "final test accuracy" in stdout
 
 
 def test_main_job_rejects_bad_arguments(tmp_path: Path) -> None:
