@@ -1,4 +1,7 @@
-"""Gradient check of a TwoLayerNet-sized function (784-50-10, 39,760 parameters): full vs fast mode."""
+"""Gradient check of a TwoLayerNet-sized function (784-50-10, 39,760 parameters).
+
+Full mode against fast mode.
+"""
 
 from __future__ import annotations
 

@@ -35,59 +35,57 @@ def measure(fn) -> tuple[int, int]:
         tracemalloc.stop()
 
 
+def measure_minigrad(x: np.ndarray, t: np.ndarray, init: dict) -> dict[str, float]:
+    """Peak and leftovers of minigrad's step, and memory after backward and after dropping."""
+    net = TwoLayerNet(IN, 100, OUT)
+    for k, v in init.items():
+        getattr(net, k).data = v.copy()
+    net.params.refresh()
+
+    def step() -> None:
+        loss = net.loss(x, t)
+        loss.backward()
+        for p in net.parameters():
+            p.data -= LR * p.grad.data
+        net.zero_grad()
+
+    step()
+    peak, left = measure(step)
+    gc.collect()
+    tracemalloc.start()          # one session: frees are seen only for traced allocations
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        loss = net.loss(x, t)
+        loss.backward()
+        with_grads = tracemalloc.get_traced_memory()[0] - baseline
+        grads = sum(p.grad.data.nbytes for p in net.parameters())
+        net.zero_grad()
+        del loss
+        dropped = tracemalloc.get_traced_memory()[0] - baseline - with_grads
+    finally:
+        tracemalloc.stop()
+    return {"peak": peak, "left": left, "with_grads": with_grads, "grads": grads,
+            "dropped": dropped}
+
+
 def main(quick: bool = False) -> list[str]:
-    rows, worst = [], 0.0
-    lines = []
+    rows, lines, worst = [], [], 0.0
     for dtype in (np.float64, np.float32):
         x, t, init = setup(dtype, 100)
         step = book_step(x, t, init)
         step()
         numpy_peak, _ = measure(step)
-
-        net = TwoLayerNet(IN, 100, OUT)
-        for k, v in init.items():
-            getattr(net, k).data = v.copy()
-        net.params.refresh()
-
-        def minigrad_step():
-            loss = net.loss(x, t)
-            loss.backward()
-            for p in net.parameters():
-                p.data -= LR * p.grad.data
-            net.zero_grad()
-
-        minigrad_step()
-        minigrad_peak, minigrad_left = measure(minigrad_step)
-
-        state = {}
-
-        def after_backward():
-            state["loss"] = net.loss(x, t)
-            state["loss"].backward()
-
-        _, with_grads = measure(after_backward)
-        grads_bytes = sum(p.grad.data.nbytes for p in net.parameters())
-
-        def drop():
-            net.zero_grad()
-            del state["loss"]
-
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        drop()
-        dropped = tracemalloc.get_traced_memory()[0] - before
-        tracemalloc.stop()
-
-        ratio = minigrad_peak / numpy_peak
+        m = measure_minigrad(x, t, init)
+        ratio = m["peak"] / numpy_peak
         worst = max(worst, ratio)
         name = np.dtype(dtype).name
-        rows.append([name, f"{numpy_peak / 1024:.0f}", f"{minigrad_peak / 1024:.0f}",
-                     f"{ratio:.2f}", f"{minigrad_left / 1024:.1f}"])
-        lines.append(f"{name}: after backward() with the loss alive, {with_grads / 1024:.0f} KiB "
-                     f"above the baseline, of which the gradients are {grads_bytes / 1024:.0f} "
-                     f"KiB; dropping gradients and loss returns {-dropped / 1024:.0f} KiB, "
-                     f"leaving {(with_grads + dropped) / 1024:.1f} KiB")
+        rows.append([name, f"{numpy_peak / 1024:.0f}", f"{m['peak'] / 1024:.0f}",
+                     f"{ratio:.2f}", f"{m['left'] / 1024:.1f}"])
+        lines.append(f"{name}: after backward() with the loss alive, {m['with_grads'] / 1024:.0f}"
+                     f" KiB above the baseline, of which the gradients are "
+                     f"{m['grads'] / 1024:.0f} KiB; dropping gradients and loss returns "
+                     f"{-m['dropped'] / 1024:.0f} KiB, leaving "
+                     f"{(m['with_grads'] + m['dropped']) / 1024:.1f} KiB above the baseline")
     return ["## Memory of a training step (784-100-10, batch 100)", "",
             table(["dtype", "numpy peak KiB", "minigrad peak KiB", "ratio",
                    "minigrad left after step KiB"], rows), "", *lines, "",

@@ -11,7 +11,6 @@ import gc
 import sys
 import time
 
-import numpy as np
 from _harness import machine, status, table
 
 import minigrad as mg

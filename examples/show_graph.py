@@ -19,9 +19,7 @@ DEFAULT = Path(__file__).resolve().parent.parent / "docs" / "two_layer_net_graph
 
 def two_layer_net_loss() -> mg.Tensor:
     """The loss of the book's TwoLayerNet (784 -> 50 -> 10) on a batch of 100 images."""
-    net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10, rng=0)
-    for name, p in net.named_parameters():      # names show up in the picture
-        p.name = p.name or name
+    net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10, rng=0)  # W1 b1 W2 b2
     rng = np.random.default_rng(0)
     x = mg.tensor(rng.random((100, 784)), name="x")
     t = mg.tensor(rng.integers(0, 10, size=100), name="t")

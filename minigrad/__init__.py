@@ -1,11 +1,11 @@
 """minigrad: a small graph-based reverse-mode automatic differentiation library on numpy."""
 
-from . import ops
+from . import datasets, functional, gradcheck, models, nn, ops, optim, viz  # noqa: E402  (after ops)
 from .engine import (
     AnomalyError,
     Function,
-    detect_anomaly,
     Tensor,
+    detect_anomaly,
     enable_grad,
     grad,
     is_grad_enabled,
@@ -45,12 +45,11 @@ from .ops import (
     where,
 )
 
-from . import datasets, functional, gradcheck, models, nn, optim, viz  # noqa: E402  (after ops)
-
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad", "is_grad_enabled", "no_grad",
+    "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad",
+    "is_grad_enabled", "no_grad",
     "set_grad_enabled", "tensor", "ops", "datasets", "functional", "gradcheck", "models", "nn",
     "optim", "viz",
     "abs", "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",

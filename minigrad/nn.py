@@ -110,6 +110,8 @@ class Module:
             registry.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
+            if value.name is None:          # shown in reprs, pictures and error messages
+                value.name = name
         elif isinstance(value, Module):
             self._modules[name] = value
         object.__setattr__(self, name, value)

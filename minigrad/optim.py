@@ -31,6 +31,8 @@ class Optimizer:
 
     def __init__(self, params: Any, lr: float, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
+        if isinstance(params, (int, float)) and not isinstance(params, bool):
+            params, lr = None, float(params)   # the book's SGD(0.1): a learning rate, no params
         if not lr >= 0.0:
             raise ValueError(f"{name}: lr must be >= 0, got {lr}")
         if not weight_decay >= 0.0:
@@ -101,7 +103,7 @@ class SGD(Optimizer):
       (the update uses v before it changes; equivalently W ← W + μ·v_new − lr·g)
     """
 
-    def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.0,
+    def __init__(self, params: Any = None, lr: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         if not 0.0 <= momentum < 1.0:
@@ -132,7 +134,7 @@ class SGD(Optimizer):
 class Momentum(SGD):
     """The book's Momentum: SGD with momentum (default 0.9); v ← μ·v − lr·g; W ← W + v."""
 
-    def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.9,
+    def __init__(self, params: Any = None, lr: float = 0.01, momentum: float = 0.9,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, momentum=momentum, weight_decay=weight_decay)
 
@@ -140,7 +142,7 @@ class Momentum(SGD):
 class Nesterov(SGD):
     """The book's Nesterov accelerated gradient: SGD(momentum=0.9, nesterov=True)."""
 
-    def __init__(self, params: Any, lr: float = 0.01, momentum: float = 0.9,
+    def __init__(self, params: Any = None, lr: float = 0.01, momentum: float = 0.9,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, momentum=momentum, nesterov=True,
                          weight_decay=weight_decay)
@@ -149,7 +151,7 @@ class Nesterov(SGD):
 class AdaGrad(Optimizer):
     """AdaGrad: h ← h + g²;  W ← W − lr·g / (√h + 1e-7)  (h starts at 0)."""
 
-    def __init__(self, params: Any, lr: float = 0.01, weight_decay: float = 0.0) -> None:
+    def __init__(self, params: Any = None, lr: float = 0.01, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
 
     def _rule(self, W: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
@@ -163,7 +165,7 @@ class AdaGrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop: h ← ρ·h + (1 − ρ)·g²;  W ← W − lr·g / (√h + 1e-7)  (ρ = decay_rate, h from 0)."""
 
-    def __init__(self, params: Any, lr: float = 0.01, decay_rate: float = 0.99,
+    def __init__(self, params: Any = None, lr: float = 0.01, decay_rate: float = 0.99,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         if not 0.0 <= decay_rate < 1.0:
@@ -186,7 +188,7 @@ class Adam(Optimizer):
     v ← v + (1 − β₂)(g² − v);  W ← W − lr_t·m / (√v + 1e-7)   (m, v start at 0)
     """
 
-    def __init__(self, params: Any, lr: float = 0.001, beta1: float = 0.9,
+    def __init__(self, params: Any = None, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):

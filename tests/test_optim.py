@@ -167,3 +167,12 @@ def test_invalid_hyperparameters_are_errors() -> None:
     opt = optim.SGD(p, lr=0.1)
     with pytest.raises(ValueError, match=r"gradient of shape \(2,\)"):
         opt.update({"W": np.zeros(1)}, {"W": np.zeros(2)})
+
+
+def test_the_books_constructors_take_a_learning_rate_and_no_parameters():
+    from minigrad import optim
+
+    params = {"W": np.array([1.0, 2.0])}
+    optim.SGD(0.5).update(params, {"W": np.array([1.0, 1.0])})
+    np.testing.assert_allclose(params["W"], [0.5, 1.5])
+    assert optim.Momentum(lr=0.01).lr == 0.01 and optim.Adam().lr == 0.001

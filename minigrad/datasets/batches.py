@@ -22,14 +22,15 @@ def _check(x: np.ndarray, t: np.ndarray, batch_size: int) -> int:
     try:
         size = operator.index(batch_size)
     except TypeError:
-        raise TypeError(f"batch_size must be an integer, got {batch_size!r}") from None
+        raise TypeError(f"minibatches: batch_size must be an integer, got {batch_size!r}") from None
     if isinstance(batch_size, bool) or size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
+        raise ValueError(f"minibatches: batch_size must be at least 1, got {batch_size!r}")
     if x.ndim == 0 or t.ndim == 0:
-        raise ValueError("x and t must be arrays with one sample per row, not scalars")
+        raise ValueError("minibatches: x and t must be arrays with one sample per row, not scalars")
     if len(x) != len(t):
         raise ValueError(
-            f"x and t must have the same number of samples: x has {len(x)}, t has {len(t)}"
+            f"minibatches: x and t must have the same number of samples: x has {len(x)}, "
+            f"t has {len(t)}"
         )
     return size
 
