@@ -25,14 +25,18 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int,
     """Seconds per call of each contender, timed round by round in turn.
 
     Interleaving means a slow spell of a shared machine hits every contender
-    alike, so ratios of medians stay meaningful.
+    alike, so ratios of medians stay meaningful; the order changes every round.
     """
     for _ in range(warmup):
         for fn in contenders.values():
             fn()
     times: dict[str, list[float]] = {name: [] for name in contenders}
+    order = list(contenders)
+    rng = np.random.default_rng(0)
     for _ in range(rounds):
-        for name, fn in contenders.items():
+        rng.shuffle(order)            # no contender always follows the same one
+        for name in order:
+            fn = contenders[name]
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)

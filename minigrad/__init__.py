@@ -1,6 +1,6 @@
 """minigrad: a small graph-based reverse-mode automatic differentiation library on numpy."""
 
-from . import datasets, functional, gradcheck, models, nn, ops, optim, viz  # noqa: E402  (after ops)
+from . import datasets, functional, gradcheck, models, nn, ops, optim, viz
 from .engine import (
     AnomalyError,
     Function,

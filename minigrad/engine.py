@@ -806,20 +806,25 @@ def _prune(order: list[Function], wanted: dict[int, int]) -> tuple[list[Function
     run: set[int] = set()
     kept = []
     for node in order:                       # inputs before outputs
-        if node.parents is None:             # freed: what lies below is unknown
-            below = id(node) not in wanted
+        key = id(node)
+        parents = node.parents
+        if parents is None:                  # freed: what lies below is unknown
+            below = key not in wanted
         else:
-            below = any(isinstance(p, Tensor) and p._requires_grad and (
-                id(p._ctx) in reaches if p._ctx is not None else id(p) in wanted)
-                for p in node.parents)
+            below = False
+            for p in parents:
+                if isinstance(p, Tensor) and p._requires_grad:
+                    c = p._ctx
+                    if (id(c) in reaches) if c is not None else (id(p) in wanted):
+                        below = True
+                        break
         if below:
-            run.add(id(node))
-        if below or id(node) in wanted:
-            reaches.add(id(node))
+            if parents is None:
+                raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
+            run.add(key)
+        if below or key in wanted:
+            reaches.add(key)
             kept.append(node)
-    for node in kept:
-        if node.parents is None and id(node) in run:
-            raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
     return kept, run
 
 

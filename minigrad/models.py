@@ -134,6 +134,11 @@ class TwoLayerNet(Module):
         super().load_state_dict(state, strict)
         self.params.refresh()
 
+    def to(self, dtype: Any) -> Any:
+        super().to(dtype)
+        self.params.refresh()
+        return self
+
     def extra_repr(self) -> str:
         i, h, o = self.sizes
         return f"{i}, {h}, {o}, activation={self.activation!r}"
@@ -267,6 +272,11 @@ class MultiLayerNet(Module):
     def load_state_dict(self, state: Any, strict: bool = True) -> None:
         super().load_state_dict(state, strict)
         self.params.refresh()
+
+    def to(self, dtype: Any) -> Any:
+        super().to(dtype)
+        self.params.refresh()
+        return self
 
     def extra_repr(self) -> str:
         return f"sizes={list(self.sizes)}, activation={self.activation!r}"

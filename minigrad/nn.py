@@ -181,6 +181,22 @@ class Module:
         """Evaluation mode (no dropout, batch norm on running statistics); returns self."""
         return self.train(False)
 
+    def to(self, dtype: Any) -> Module:
+        """Convert parameters and floating-point buffers to `dtype`, e.g. np.float32."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: parameters need a floating-point dtype, "
+                            f"got {dtype}")
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = None
+        for module in self.modules():
+            for key in module._buffers:
+                value = module.__dict__[key]
+                if value.dtype.kind == "f":
+                    setattr(module, key, value.astype(dtype))
+        return self
+
     def zero_grad(self) -> None:
         """Forget accumulated gradients (set every parameter's .grad to None)."""
         for p in self.parameters():

@@ -576,7 +576,8 @@ class SoftmaxCrossEntropy(Function):
         elif t.dtype.kind in "iu" and t.shape == logits.shape[:-1]:
             labels = t.reshape(-1)
             classes = logits.shape[-1]
-            if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            # one pass: negative labels become huge as unsigned integers
+            if labels.size and labels.view(labels.dtype.str.replace("i", "u")).max() >= classes:
                 raise ValueError(f"softmax_cross_entropy: labels must be in [0, {classes}), "
                                  f"got values from {labels.min()} to {labels.max()}")
         else:

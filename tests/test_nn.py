@@ -319,3 +319,18 @@ def test_batchnorm_gradients_in_training_mode(x: np.ndarray, seed: int) -> None:
     beta = rng.normal(size=x.shape[1])
     assert_gradcheck(_bn_train, x, gamma, beta)
     assert_gradgradcheck(_bn_train, x, gamma, beta)
+
+
+def test_to_converts_parameters_and_buffers_and_keeps_the_books_params_dict_shared():
+    from minigrad.models import TwoLayerNet
+
+    net = TwoLayerNet(4, 3, 2, rng=0)
+    assert net.to(np.float32) is net
+    assert all(p.dtype == np.float32 for p in net.parameters())
+    assert net.params["W1"] is net.W1.data and net.params["W1"].dtype == np.float32
+    x = np.ones((5, 4), np.float32)
+    assert net.loss(x, np.array([0, 1, 0, 1, 1])).dtype == np.float32
+    bn = nn.BatchNorm1d(3).to(np.float32)
+    assert bn.running_mean.dtype == np.float32
+    with pytest.raises(TypeError, match="floating-point dtype"):
+        nn.Linear(2, 2).to(np.int64)
