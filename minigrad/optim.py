@@ -208,6 +208,12 @@ class Adam(Optimizer):
             m = state["m"] = np.zeros_like(W)
             state["v"] = np.zeros_like(W)
         v = state["v"]
-        m += (1.0 - self.beta1) * (g - m)
-        v += (1.0 - self.beta2) * (g * g - v)
-        W -= self._lr_t * m / (np.sqrt(v) + EPS)
+        m *= self.beta1                  # m + (1 - β₁)(g - m), with fewer temporaries
+        m += (1.0 - self.beta1) * g
+        v *= self.beta2
+        v += (1.0 - self.beta2) * (g * g)
+        step = np.sqrt(v, out=np.empty_like(v))     # an array even for a 0-d parameter
+        step += EPS
+        np.divide(m, step, out=step)
+        step *= self._lr_t
+        W -= step

@@ -176,3 +176,18 @@ def test_the_books_constructors_take_a_learning_rate_and_no_parameters():
     optim.SGD(0.5).update(params, {"W": np.array([1.0, 1.0])})
     np.testing.assert_allclose(params["W"], [0.5, 1.5])
     assert optim.Momentum(lr=0.01).lr == 0.01 and optim.Adam().lr == 0.001
+
+
+def test_every_optimizer_updates_a_scalar_parameter():
+    from minigrad import optim
+
+    for make in (lambda p: optim.SGD([p], lr=0.1), lambda p: optim.SGD([p], 0.1, momentum=0.9),
+                 lambda p: optim.AdaGrad([p]), lambda p: optim.RMSprop([p]),
+                 lambda p: optim.Adam([p], lr=0.1)):
+        p = mg.tensor(3.0, requires_grad=True)
+        opt = make(p)
+        for _ in range(3):
+            opt.zero_grad()
+            (p * p).backward()
+            opt.step()
+        assert p.shape == () and p.item() < 3.0

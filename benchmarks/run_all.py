@@ -1,0 +1,34 @@
+"""Run every benchmark and print its table: `python benchmarks/run_all.py [--quick]`.
+
+Set BENCH_THREADS to give BLAS (and PyTorch) more than one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import _harness  # noqa: F401  (thread settings before numpy loads)
+import bench_e2e
+import bench_gradcheck
+import bench_memory
+import bench_overhead
+import bench_scaling
+import bench_step
+
+BENCHMARKS = [bench_step, bench_overhead, bench_scaling, bench_memory, bench_gradcheck,
+              bench_e2e]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller sizes")
+    quick = parser.parse_args().quick
+    for module in BENCHMARKS:
+        start = time.perf_counter()
+        print("\n".join(module.main(quick)))
+        print(f"\n({module.__name__}: {time.perf_counter() - start:.0f} s)\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
