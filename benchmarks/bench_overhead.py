@@ -7,11 +7,13 @@ when installed, PyTorch on the same graphs; and what anomaly mode costs when off
 from __future__ import annotations
 
 import argparse
+import timeit
 
 import numpy as np
 from _harness import interleaved, machine, median, status, table, torch_or_none
 
 import minigrad as mg
+from minigrad import engine
 
 TARGET_US = 3.0
 
@@ -117,12 +119,18 @@ def main(quick: bool = False) -> list[str]:
 
     times = interleaved({"off": run, "on": with_anomaly}, rounds)
     off, on = (median(times[k]) / n * 1e6 for k in ("off", "on"))
+    # What "off" costs: the engine tests one module-level integer, twice in an op's
+    # forward and once in its backward.
+    check = min(timeit.repeat("if _anomaly_depth: pass\nif _anomaly_depth: pass\n"
+                              "if _anomaly_depth: pass", globals=vars(engine),
+                              number=100_000, repeat=5)) / 100_000 * 1e9
 
     out = ["## Per-op overhead (forward + backward, µs per op)", "",
            table(["graph", "shape", "minigrad µs/op", "torch µs/op", "torch / minigrad"], rows),
            "",
            f"Target ≤ {TARGET_US} µs per op: worst {worst:.2f} µs — {status(worst <= TARGET_US)}",
-           f"Anomaly mode on the 4x4 chain: off {off:.2f} µs/op, on {on:.2f} µs/op",
+           f"Anomaly mode on the 4x4 chain: off {off:.2f} µs/op, on {on:.2f} µs/op; when off, "
+           f"its checks cost {check:.0f} ns per op ({check / 10 / off:.1f}% of an op)",
            f"({n} ops per graph, median of {rounds} interleaved rounds; {machine()})"]
     return out
 

@@ -292,11 +292,9 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
             out = forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
             raise _annotated(error, cls, arrays) from None
-        if type(out) is not np.ndarray:
-            out_id = id(out)                 # saved_tensors finds the output by identity
+        out_id = id(out)                     # saved_tensors finds the output by identity
+        if type(out) is not np.ndarray:      # numpy returns scalars for 0-d results
             out = np.asarray(out)
-        else:
-            out_id = id(out)
         if _anomaly_depth:
             _check_forward(cls, arrays, out)
         if record and _mode.enabled:
