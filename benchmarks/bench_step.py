@@ -164,16 +164,17 @@ def numerical_seconds(x, t, init, elements=40):
     return elapsed / elements * total
 
 
-def main(quick: bool = False) -> list[str]:
+def main(quick: bool = False, peers: bool = True) -> list[str]:
     rounds = 30 if quick else 200
-    torch = torch_or_none()
+    torch = torch_or_none() if peers else None
     rows, worst = [], 0.0
     for dtype in (np.float64, np.float32):
         for hidden in (50, 100):
             x, t, init = setup(dtype, hidden)
-            contenders = {
-                "numpy backprop (the book's code)": book_step(x, t, init),
-                "numpy backprop (tuned by hand)": numpy_step(x, t, init),
+            contenders = {"numpy backprop (the book's code)": book_step(x, t, init)}
+            if peers:
+                contenders["numpy backprop (tuned by hand)"] = numpy_step(x, t, init)
+            contenders |= {
                 "minigrad: plain ops": minigrad_ops_step(x, t, init),
                 "minigrad: TwoLayerNet.gradient": two_layer_net_step(x, t, init),
                 "minigrad: nn + optim.SGD": nn_optim_step(x, t, init),
@@ -188,7 +189,7 @@ def main(quick: bool = False) -> list[str]:
                     worst = max(worst, ratio)
                 rows.append([np.dtype(dtype).name, hidden, name, f"{median(ts) * 1e6:.0f}",
                              f"{ratio:.2f}"])
-            if dtype is np.float64 and hidden == 50:
+            if peers and dtype is np.float64 and hidden == 50:
                 seconds = numerical_seconds(x, t, init, 20 if quick else 60)
                 rows.append(["float64", hidden, "numerical gradient (extrapolated)",
                              f"{seconds * 1e6:.0f}", f"{seconds / base:,.0f}"])
@@ -202,4 +203,7 @@ def main(quick: bool = False) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    print("\n".join(main(parser.parse_args().quick)))
+    parser.add_argument("--without-peers", action="store_true",
+                        help="only the book's code and minigrad in the rounds")
+    args = parser.parse_args()
+    print("\n".join(main(args.quick, peers=not args.without_peers)))
