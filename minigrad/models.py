@@ -66,7 +66,22 @@ class ParamDict(dict):
             super().__setitem__(key, p.data)
 
 
-class TwoLayerNet(Module):
+class _BookNetwork(Module):
+    """A Module with the book's `params` dict, kept pointing at the parameters' arrays."""
+
+    params: ParamDict
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+        super().load_state_dict(state, strict)
+        self.params.refresh()
+
+    def to(self, dtype: Any) -> Any:
+        super().to(dtype)
+        self.params.refresh()
+        return self
+
+
+class TwoLayerNet(_BookNetwork):
     """The book's two-layer network: Affine → activation → Affine, softmax cross-entropy loss.
 
     `activation="sigmoid"` is chapter 4's network, `"relu"` chapter 5's.
@@ -130,15 +145,6 @@ class TwoLayerNet(Module):
         return {"W1": grads[0].data, "b1": grads[1].data, "W2": grads[2].data,
                 "b2": grads[3].data}
 
-    def load_state_dict(self, state: Any, strict: bool = True) -> None:
-        super().load_state_dict(state, strict)
-        self.params.refresh()
-
-    def to(self, dtype: Any) -> Any:
-        super().to(dtype)
-        self.params.refresh()
-        return self
-
     def extra_repr(self) -> str:
         i, h, o = self.sizes
         return f"{i}, {h}, {o}, activation={self.activation!r}"
@@ -165,7 +171,7 @@ class _Block(Module):
         return h
 
 
-class MultiLayerNet(Module):
+class MultiLayerNet(_BookNetwork):
     """The book's chapter-6 extended network: any number of hidden layers.
 
     Each hidden layer is Affine → [BatchNorm] → activation → [Dropout], then
@@ -268,15 +274,6 @@ class MultiLayerNet(Module):
         with enable_grad():
             grads = grad(self.loss(x, t, train_flg=True), [self._named[k] for k in keys])
         return {k: g.data for k, g in zip(keys, grads, strict=True)}
-
-    def load_state_dict(self, state: Any, strict: bool = True) -> None:
-        super().load_state_dict(state, strict)
-        self.params.refresh()
-
-    def to(self, dtype: Any) -> Any:
-        super().to(dtype)
-        self.params.refresh()
-        return self
 
     def extra_repr(self) -> str:
         return f"sizes={list(self.sizes)}, activation={self.activation!r}"
