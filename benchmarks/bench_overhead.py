@@ -13,7 +13,7 @@ import numpy as np
 from _harness import interleaved, machine, median, status, table, torch_or_none
 
 import minigrad as mg
-from minigrad import engine
+from minigrad import modes
 
 TARGET_US = 3.0
 
@@ -119,10 +119,10 @@ def main(quick: bool = False) -> list[str]:
 
     times = interleaved({"off": run, "on": with_anomaly}, rounds)
     off, on = (median(times[k]) / n * 1e6 for k in ("off", "on"))
-    # What "off" costs: the engine tests one module-level integer, twice in an op's
-    # forward and once in its backward.
-    check = min(timeit.repeat("if _anomaly_depth: pass\nif _anomaly_depth: pass\n"
-                              "if _anomaly_depth: pass", globals=vars(engine),
+    # What "off" costs: the engine tests one module attribute, twice in an op's forward
+    # and once in its backward.
+    check = min(timeit.repeat("if modes.anomaly_depth: pass\nif modes.anomaly_depth: pass\n"
+                              "if modes.anomaly_depth: pass", globals={"modes": modes},
                               number=100_000, repeat=5)) / 100_000 * 1e9
 
     out = ["## Per-op overhead (forward + backward, µs per op)", "",

@@ -15,13 +15,23 @@ gradients can be differentiated again.
 from __future__ import annotations
 
 import gc
-import os
 import re
-import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
+
+from . import modes
+from .modes import (  # noqa: F401  (re-exported)
+    AnomalyError,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+_mode = modes.grad_mode
 
 __all__ = [
     "Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad",
@@ -29,150 +39,6 @@ __all__ = [
 ]
 
 ArrayLike = Any
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-# ---------------------------------------------------------------- grad mode
-
-class _GradMode(threading.local):
-    enabled = True          # each thread starts with recording on
-
-
-_mode = _GradMode()
-
-
-def is_grad_enabled() -> bool:
-    """Whether operations are being recorded in this thread."""
-    return _mode.enabled
-
-
-class set_grad_enabled:
-    """Turn recording on or off, in this thread; a context manager and a decorator."""
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self.previous: list[bool] = []
-
-    def __enter__(self) -> None:
-        self.previous.append(_mode.enabled)
-        _mode.enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self.previous.pop()
-
-    def __call__(self, func: F) -> F:
-        import functools
-
-        mode = self.mode
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-
-class no_grad(set_grad_enabled):
-    """Do not record operations (inference, parameter updates)."""
-
-    def __init__(self) -> None:
-        super().__init__(False)
-
-
-class enable_grad(set_grad_enabled):
-    """Record operations, even inside `no_grad`."""
-
-    def __init__(self) -> None:
-        super().__init__(True)
-
-
-# ---------------------------------------------------------------- anomaly mode
-
-_anomaly_depth = 0     # > 0 inside detect_anomaly(): every op checks for NaN and inf
-
-
-class AnomalyError(FloatingPointError):
-    """An op produced NaN or infinity (raised only inside `detect_anomaly()`)."""
-
-
-class detect_anomaly:
-    """Raise at the first op whose forward or backward produces NaN or inf.
-
-    The error names the op and the line of your code that created it. Ops
-    record where they were created only while this is active, so it costs
-    nothing when off; it applies to every thread while active.
-    """
-
-    def __enter__(self) -> None:
-        global _anomaly_depth
-        _anomaly_depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        global _anomaly_depth
-        _anomaly_depth -= 1
-
-    def __call__(self, func: F) -> F:
-        import functools
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with detect_anomaly():
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_line() -> str:
-    """Where the calling user code is: the first frame outside minigrad."""
-    import linecache
-    import sys
-
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return "an unknown place"
-    code = frame.f_code
-    text = linecache.getline(code.co_filename, frame.f_lineno).strip()
-    return f"{code.co_filename}:{frame.f_lineno} (in {code.co_name}): {text}"
-
-
-def _bad_values(x: Any) -> str | None:
-    """'NaN', 'inf' or None, for a float array (or Tensor) that has them."""
-    data = x.data if isinstance(x, Tensor) else x
-    if not isinstance(data, np.ndarray) or data.dtype.kind not in "fc":
-        return None
-    if np.isfinite(data).all():
-        return None
-    if np.isnan(data).any():
-        return "NaN"
-    return "inf" if (data == np.inf).any() else "-inf"
-
-
-def _check_forward(fn: type[Function], arrays: list, out: np.ndarray) -> None:
-    bad = _bad_values(out)
-    if bad is None or any(_bad_values(a) for a in arrays):
-        return          # produced elsewhere: only the op that creates it is to blame
-    shapes = ", ".join(str(np.shape(a)) for a in arrays)
-    raise AnomalyError(f"{fn.op_name} produced {bad} in its output (shape {out.shape}; "
-                       f"inputs {shapes}), at {_user_line()}")
-
-
-def _check_backward(node: Function, g: Any, input_grads: tuple) -> None:
-    if _bad_values(g):
-        return
-    for i, pg in enumerate(input_grads):
-        bad = None if pg is None else _bad_values(pg)
-        if bad:
-            raise AnomalyError(
-                f"the backward of {node.op_name} produced {bad} in the gradient of its "
-                f"input {i} (shape {np.shape(pg.data if isinstance(pg, Tensor) else pg)}); "
-                f"that {node.op_name} was created at "
-                f"{node.__dict__.get('created_at', 'an unknown place')}")
 
 
 # ---------------------------------------------------------------- Function
@@ -295,13 +161,13 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         out_id = id(out)                     # saved_tensors finds the output by identity
         if type(out) is not np.ndarray:      # numpy returns scalars for 0-d results
             out = np.asarray(out)
-        if _anomaly_depth:
-            _check_forward(cls, arrays, out)
+        if modes.anomaly_depth:
+            modes.check_forward(cls, arrays, out)
         if record and _mode.enabled:
             ctx.parents = args
             ctx._out_id = out_id
-            if _anomaly_depth:
-                ctx.created_at = _user_line()
+            if modes.anomaly_depth:
+                ctx.created_at = modes.user_line()
             return _make(out, ctx, True)
         return _make(out, None, False)
 
@@ -733,8 +599,8 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
                 input_grads = (input_grads,)
             elif len(input_grads) > len(parents):
                 _check_extra_grads(node, input_grads)
-            if _anomaly_depth:
-                _check_backward(node, g, input_grads)
+            if modes.anomaly_depth:
+                modes.check_backward(node, g, input_grads)
             for p, pg in zip(parents, input_grads):
                 if pg is None or not isinstance(p, Tensor) or not p._requires_grad:
                     continue

@@ -1,0 +1,156 @@
+"""When operations are recorded (grad mode, per thread) and checked (anomaly mode)."""
+
+from __future__ import annotations
+
+import functools
+import linecache
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+__all__ = ["is_grad_enabled", "set_grad_enabled", "no_grad", "enable_grad",
+           "detect_anomaly", "AnomalyError"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---------------------------------------------------------------- grad mode
+
+class _GradMode(threading.local):
+    enabled = True          # each thread starts with recording on
+
+
+grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded in this thread."""
+    return grad_mode.enabled
+
+
+class set_grad_enabled:
+    """Turn recording on or off, in this thread; a context manager and a decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(grad_mode.enabled)
+        grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        grad_mode.enabled = self.previous.pop()
+
+    def __call__(self, func: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(set_grad_enabled):
+    """Do not record operations (inference, parameter updates)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record operations, even inside `no_grad`."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+# ---------------------------------------------------------------- anomaly mode
+
+anomaly_depth = 0      # > 0 inside detect_anomaly(): every op checks for NaN and inf
+
+
+class AnomalyError(FloatingPointError):
+    """An op produced NaN or infinity (raised only inside `detect_anomaly()`)."""
+
+
+class detect_anomaly:
+    """Raise at the first op whose forward or backward produces NaN or inf.
+
+    The error names the op and the line of your code that created it. Ops
+    record where they were created only while this is active, so it costs
+    nothing when off; it applies to every thread while active.
+    """
+
+    def __enter__(self) -> None:
+        global anomaly_depth
+        anomaly_depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global anomaly_depth
+        anomaly_depth -= 1
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with detect_anomaly():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_line() -> str:
+    """Where the calling user code is: the first frame outside minigrad."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown place"
+    code = frame.f_code
+    text = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f"{code.co_filename}:{frame.f_lineno} (in {code.co_name}): {text}"
+
+
+def _bad_values(x: Any) -> str | None:
+    """'NaN', 'inf', '-inf' or None, for a float array (or Tensor) that has them."""
+    data = x if isinstance(x, np.ndarray) else getattr(x, "data", x)    # a Tensor's array
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "fc":
+        return None
+    if np.isfinite(data).all():
+        return None
+    if np.isnan(data).any():
+        return "NaN"
+    return "inf" if (data == np.inf).any() else "-inf"
+
+
+def check_forward(fn: Any, arrays: list, out: np.ndarray) -> None:
+    """Raise if `fn` made NaN or inf from finite inputs (anomaly mode)."""
+    bad = _bad_values(out)
+    if bad is None or any(_bad_values(a) for a in arrays):
+        return          # produced elsewhere: only the op that creates it is to blame
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    raise AnomalyError(f"{fn.op_name} produced {bad} in its output (shape {out.shape}; "
+                       f"inputs {shapes}), at {user_line()}")
+
+
+def check_backward(node: Any, g: Any, input_grads: tuple) -> None:
+    """Raise if a node's backward made NaN or inf from a finite gradient (anomaly mode)."""
+    if _bad_values(g):
+        return
+    for i, pg in enumerate(input_grads):
+        bad = None if pg is None else _bad_values(pg)
+        if bad:
+            raise AnomalyError(
+                f"the backward of {node.op_name} produced {bad} in the gradient of its "
+                f"input {i} (shape {np.shape(pg)}); "
+                f"that {node.op_name} was created at "
+                f"{node.__dict__.get('created_at', 'an unknown place')}")
