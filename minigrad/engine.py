@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import re
+import reprlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -120,14 +121,24 @@ class Function:
             return saved
         # Recording a backward: saved inputs and the output become graph
         # tensors, so that the recorded gradient depends on them.
-        return tuple([self._as_tensor(value) for value in saved])
+        return tuple([self._as_tensor(value, i) for i, value in enumerate(saved)])
 
-    def _as_tensor(self, value: Any) -> Any:
+    def _as_tensor(self, value: Any, position: int) -> Any:
+        """The graph tensor a saved array stands for: the output, an input, or a constant.
+
+        An input saved in its own position is matched first, so that x and
+        x.detach() (one array, two tensors) stay apart.
+        """
         if id(value) == self._out_id:
             return _make(np.asarray(value), self, True)
-        for parent in self.parents:
-            if isinstance(parent, Tensor) and parent.data is value:
-                return parent
+        parents = self.parents
+        if position < len(parents):
+            p = parents[position]
+            if (p.data if isinstance(p, Tensor) else p) is value:
+                return p
+        for p in parents:
+            if isinstance(p, Tensor) and p.data is value:
+                return p
         return value
 
     @property
@@ -181,9 +192,12 @@ def _annotated(error: Exception, fn: type[Function], arrays: list) -> Exception:
     message = str(error)
     if message.startswith(fn.op_name + ":"):
         return error
-    shapes = ", ".join(str(np.shape(a)) if isinstance(a, np.ndarray) else repr(a)
+    shapes = ", ".join(str(np.shape(a)) if isinstance(a, np.ndarray) else reprlib.repr(a)
                        for a in arrays)
-    return type(error)(f"{fn.op_name}: {message} (inputs: {shapes})")
+    try:
+        return type(error)(f"{fn.op_name}: {message} (inputs: {shapes})")
+    except Exception:          # an exception class that wants other arguments
+        return error
 
 
 def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
@@ -375,7 +389,13 @@ class Tensor:
     def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
         op = FUNCTIONS.get(func)
         if op is not None:
-            return op(*args, **kwargs)
+            try:
+                return op(*args, **kwargs)
+            except TypeError as error:
+                if "argument" not in str(error):
+                    raise
+                raise TypeError(f"numpy.{func.__name__} on tensors: {error}; minigrad "
+                                "supports the array arguments and axis/keepdims") from None
         if func not in INSPECTION_FUNCTIONS:
             _refuse_if_recording(f"numpy.{func.__name__}", args, kwargs)
         return func(*_raw_nested(args), **_raw_nested(kwargs))
@@ -570,10 +590,12 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
          allow_unused: bool) -> tuple | None:
     """Sort the graph, call every node's backward once, and deliver the results."""
     order = _sorted_nodes(root_nodes, strict=inputs is None)
-    wanted: dict[int, int] | None = None   # id(node or leaf) -> position in inputs
+    wanted: dict[int, list[int]] | None = None   # id(node or leaf) -> positions in inputs
     run: set[int] | None = None            # with inputs: ids of the nodes to run
     if inputs is not None:
-        wanted = {id(t._ctx if t._ctx is not None else t): i for i, t in enumerate(inputs)}
+        wanted = {}
+        for i, t in enumerate(inputs):      # an input may be asked for more than once
+            wanted.setdefault(id(t._ctx if t._ctx is not None else t), []).append(i)
         order, run = _prune(order, wanted)
     results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
 
@@ -585,14 +607,14 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
             if g is None:
                 continue
             if wanted is not None:
-                if id(node) in wanted:
-                    results[wanted[id(node)]] = g
+                for i in wanted.get(id(node), ()):
+                    results[i] = g
                 if id(node) not in run:
                     continue
             if node.retained_by is not None:
                 kept = node.retained_by()
-                if kept is not None:
-                    kept.grad = _as_grad(g, kept.grad)
+                if kept is not None:      # a copy: g may be shared, or a read-only view
+                    kept.grad = _as_grad(g if create_graph else np.array(g), kept.grad)
             input_grads = node.backward(node, g)
             parents = node.parents
             if type(input_grads) is not tuple:
@@ -634,8 +656,7 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
         return None
 
     for leaf, g in leaf_grads.items():
-        i = wanted.get(id(leaf))
-        if i is not None:
+        for i in wanted.get(id(leaf), ()):
             results[i] = g
     for i, (t, g) in enumerate(zip(inputs, results)):
         if g is None:
@@ -660,7 +681,8 @@ def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
     return g if previous is None else previous + g
 
 
-def _prune(order: list[Function], wanted: dict[int, int]) -> tuple[list[Function], set[int]]:
+def _prune(order: list[Function], wanted: dict[int, list[int]]
+           ) -> tuple[list[Function], set[int]]:
     """The nodes on paths to wanted inputs, and which of them must run backward.
 
     A node runs only if some wanted input lies below it; a wanted non-leaf

@@ -32,8 +32,8 @@ def is_grad_enabled() -> bool:
     return grad_mode.enabled
 
 
-class set_grad_enabled:
-    """Turn recording on or off, in this thread; a context manager and a decorator."""
+class _GradModeSwitch:
+    """Record or not inside a `with` block (or a decorated function), in this thread."""
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
@@ -51,24 +51,41 @@ class set_grad_enabled:
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
+            with _GradModeSwitch(mode):
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradModeSwitch):
     """Do not record operations (inference, parameter updates)."""
 
     def __init__(self) -> None:
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradModeSwitch):
     """Record operations, even inside `no_grad`."""
 
     def __init__(self) -> None:
         super().__init__(True)
+
+
+class set_grad_enabled(_GradModeSwitch):
+    """Turn recording on or off in this thread: at once when called, as PyTorch does,
+    until the end of the `with` block when used as a context manager."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
+        self.previous.append(grad_mode.enabled)
+        grad_mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass                       # already switched by __init__
+
+    def __call__(self, func: F) -> F:
+        grad_mode.enabled = self.previous.pop()       # a decorator switches per call only
+        return super().__call__(func)
 
 
 # ---------------------------------------------------------------- anomaly mode

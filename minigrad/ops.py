@@ -97,7 +97,14 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        ga = g * b * a ** (b - 1) if need_a else None
+        ga = None
+        if need_a:
+            if isinstance(b, (int, float)) and b != 0:       # x ** 2 and the like
+                ga = g * b * a ** (b - 1)
+            else:                       # at a = b = 0 the gradient is 0 (as in PyTorch)
+                zero = (a == 0) & (b == 0)
+                base = np.where(zero, 1, a) if np.any(zero) else a
+                ga = g * b * base ** (b - 1)
         # d/db a**b = a**b log a, taken as 0 where a <= 0 (as at a = 0, b > 0)
         gb = g * out * np.log(np.where(a > 0, a, 1)) if need_b else None
         return ga, gb
@@ -171,6 +178,7 @@ class Linear(Function):
             raise ValueError(f"linear: shapes {shapes} do not fit: need x (..., in), "
                              "W (in, out), b (out,)")
         ctx.save_for_backward(x, W)
+        ctx.b_shape = None if b is None else b.shape
         out = x @ W
         if b is not None:
             out += b
@@ -188,7 +196,7 @@ class Linear(Function):
         gx = g @ W.T if need_x else None
         gW = (x.T @ g2 if x.ndim == 2 else x.reshape(-1, 1) @ g2.reshape(1, -1)) \
             if need_W else None
-        gb = (g2.sum(axis=0) if g2.ndim == 2 else g2) if need_b else None
+        gb = (g2.sum(axis=0) if g2.ndim == 2 else g2).reshape(ctx.b_shape) if need_b else None
         return gx, gW, gb
 
 
@@ -319,11 +327,12 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
-        inside = True
-        if ctx.lo is not None:
+        if ctx.lo is None:
+            inside = a <= ctx.hi
+        elif ctx.hi is None:
             inside = a >= ctx.lo
-        if ctx.hi is not None:
-            inside = inside & (a <= ctx.hi)
+        else:
+            inside = (a >= ctx.lo) & (a <= ctx.hi)
         return g * inside
 
 
@@ -476,7 +485,7 @@ class BroadcastTo(Function):
 def _is_basic(index: Any) -> bool:
     """True for indices that select each element at most once (no integer arrays)."""
     items = index if isinstance(index, tuple) else (index,)
-    return not any(isinstance(i, (list, np.ndarray)) and np.asarray(i).dtype != bool
+    return not any(isinstance(i, (list, tuple, np.ndarray)) and np.asarray(i).dtype != bool
                    for i in items)
 
 
@@ -613,19 +622,32 @@ class SoftmaxCrossEntropy(Function):
         if ctx.use_labels:
             target = np.zeros(p.shape, dtype=p.dtype)
             target.reshape(ctx.n, -1)[np.arange(ctx.n), t.reshape(-1)] = 1
-        else:
-            target = t
-        return (p - target) * (g / ctx.n)
+            return (p - target) * (g / ctx.n)
+        g_t = None
+        if ctx.needs_input_grad[1]:               # target rows that require grad
+            z = logits - ctx.shift
+            g_t = (np.log(np.exp(z).sum(axis=-1, keepdims=True)) - z) * (g / ctx.n)
+        return (p - t) * (g / ctx.n), g_t
 
 
 # ------------------------------------------------------------ the public functions
 
 def _index(key: Any) -> Any:
-    if isinstance(key, Tensor):
-        return key.data
+    """An index as numpy takes it, with its arrays copied: changing the caller's index
+    array after the forward must not change the backward."""
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    return key
+        return tuple(_index_part(k) for k in key)
+    return _index_part(key)
+
+
+def _index_part(k: Any) -> Any:
+    if isinstance(k, Tensor):
+        return k.data.copy()
+    if isinstance(k, np.ndarray):
+        return k.copy()
+    if isinstance(k, (list, tuple)):
+        return np.array(k)
+    return k
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -717,7 +739,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elements of a where condition holds, else of b (condition gets no gradient)."""
-    return Where.apply(np.asarray(_index(condition), dtype=bool), a, b)
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return Where.apply(np.array(condition, dtype=bool), a, b)     # a copy, kept for backward
 
 
 def sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -799,7 +822,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def softmax_cross_entropy(logits: Any, t: Any) -> Tensor:
     """Mean over the batch of -log softmax(logits)[t]; t labels or target rows."""
-    return SoftmaxCrossEntropy.apply(logits, _raw_bound(t))
+    return SoftmaxCrossEntropy.apply(logits, t)
 
 
 # ------------------------------------------------------------ Tensor methods
@@ -845,7 +868,8 @@ _METHODS = {
     "__gt__": _compare(np.greater), "__ge__": _compare(np.greater_equal),
     "__eq__": _compare(np.equal), "__ne__": _compare(np.not_equal),
     "__and__": _compare(np.bitwise_and), "__or__": _compare(np.bitwise_or),
-    "__xor__": _compare(np.bitwise_xor),
+    "__xor__": _compare(np.bitwise_xor), "__rand__": _compare(np.bitwise_and),
+    "__ror__": _compare(np.bitwise_or), "__rxor__": _compare(np.bitwise_xor),
     "__invert__": lambda self: _make(~self.data, None, False),
     "T": property(_T),
     "exp": exp, "log": log, "sqrt": sqrt, "sin": sin, "cos": cos, "tanh": tanh,
@@ -866,11 +890,37 @@ UFUNCS.update({
     np.exp: exp, np.log: log, np.sqrt: sqrt, np.sin: sin, np.cos: cos, np.tanh: tanh,
     np.absolute: abs, np.maximum: maximum, np.minimum: minimum,
 })
+def _np_reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None,
+                copy: Any = None) -> Tensor:
+    if order != "C":
+        raise TypeError(f"numpy.reshape on a tensor: only order='C' is supported, got {order!r}")
+    return reshape(a, newshape if shape is None else shape)
+
+
+def _np_where(condition: Any, *choices: Any) -> Any:
+    if not choices:                               # np.where(cond): the indices, no gradient
+        return np.nonzero(condition.data if isinstance(condition, Tensor) else condition)
+    return where(condition, *choices)
+
+
+def _np_clip(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None,  # noqa: A002
+             max: Any = None) -> Tensor:  # noqa: A002
+    return clip(a, a_min if min is None else min, a_max if max is None else max)
+
+
+def _np_dot(a: Any, b: Any) -> Tensor:
+    if np.ndim(_raw_bound(a)) == 0 or np.ndim(_raw_bound(b)) == 0:
+        return mul(a, b)
+    if np.ndim(_raw_bound(a)) > 2 or np.ndim(_raw_bound(b)) > 2:
+        raise TypeError("numpy.dot of tensors with more than 2 dimensions is not supported; "
+                        "use matmul (its rules for stacks of matrices differ from dot's)")
+    return matmul(a, b)
+
+
 FUNCTIONS.update({
     np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
-    np.reshape: lambda a, shape=None, **kw: reshape(a, kw.get("newshape", shape)),
-    np.transpose: lambda a, axes=None: transpose(a, axes),
+    np.reshape: _np_reshape, np.transpose: lambda a, axes=None: transpose(a, axes),
     np.swapaxes: swapaxes, np.broadcast_to: broadcast_to, np.expand_dims: expand_dims,
     np.squeeze: squeeze, np.ravel: flatten, np.concatenate: concatenate, np.stack: stack,
-    np.where: where, np.clip: clip, np.dot: matmul, np.matmul: matmul,
+    np.where: _np_where, np.clip: _np_clip, np.dot: _np_dot, np.matmul: matmul,
 })

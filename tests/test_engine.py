@@ -491,3 +491,113 @@ def test_grad_with_respect_to_a_non_leaf_leaves_the_graph_below_it():
     np.testing.assert_array_equal(g2.data, [3.0, 3.0])
     z.sum().backward()                      # z's own node is still there
     np.testing.assert_allclose(x.grad.data, np.exp(x.data))
+
+
+# ------------------------------------------------------------ edges found in review
+
+def test_second_derivative_treats_a_detached_operand_as_a_constant():
+    x = leaf([1.0, 2.0])
+    (g,) = mg.grad((x * x.detach()).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.data, x.data)
+    assert not g.requires_grad                       # d/dx of a constant slope
+    (g,) = mg.grad((x ** x.detach()).sum(), x, create_graph=True)
+    (h,) = mg.grad(g.sum(), x)
+    expected = x.data * (x.data - 1) * x.data ** (x.data - 2)    # d²/dx² x^c, c fixed
+    np.testing.assert_allclose(h.data, expected)
+
+
+def test_power_with_exponent_zero_at_base_zero_has_zero_gradient():
+    x = leaf([0.0, 1.0])
+    (g,) = mg.grad((x ** 0).sum(), x)
+    np.testing.assert_array_equal(g.data, [0.0, 0.0])
+    (g1,) = mg.grad((x ** 2).sum(), x, create_graph=True)
+    (g2,) = mg.grad(g1.sum(), x, create_graph=True)
+    (g3,) = mg.grad(g2.sum(), x)
+    assert np.all(np.isfinite(g3.data)) and np.all(g3.data == 0)
+
+
+def test_index_with_a_nested_tuple_accumulates_repeats():
+    a = leaf(np.arange(12.0).reshape(3, 4))
+    a[(0, 0), :].sum().backward()
+    np.testing.assert_array_equal(a.grad.data[0], [2.0, 2.0, 2.0, 2.0])
+
+
+def test_softmax_cross_entropy_differentiates_probability_targets():
+    z = leaf([[1.0, 2.0, 0.5]])
+    t = leaf([[0.2, 0.5, 0.3]])
+    assert gradcheck(lambda logits, target: mg.softmax_cross_entropy(logits, target), [z, t])
+
+
+def test_numpy_reshape_dot_where_clip_follow_numpy_or_refuse():
+    t = mg.tensor(np.arange(6.0), requires_grad=True)
+    with pytest.raises(TypeError, match="order='C'"):
+        np.reshape(t, (3, 2), order="F")
+    with pytest.raises(TypeError, match="more than 2 dimensions"):
+        np.dot(leaf(np.ones((2, 3, 4))), leaf(np.ones((2, 4, 5))))
+    assert np.dot(leaf(np.ones((2, 3))), leaf(np.ones(3))).shape == (2,)
+    (rows,) = np.where(mg.tensor([0.0, 1.0, 2.0]) > 0.5)
+    np.testing.assert_array_equal(rows, [1, 2])
+    np.testing.assert_array_equal(np.clip(t, a_min=1.0, a_max=3.0).data, np.clip(t.data, 1, 3))
+    with pytest.raises(TypeError, match="numpy.sum on tensors"):
+        np.sum(t, dtype=np.float32)
+
+
+def test_changing_an_index_or_mask_after_forward_does_not_change_backward():
+    a = leaf(np.arange(6.0).reshape(3, 2))
+    idx = np.array([0, 1])
+    y = a[idx]
+    idx[:] = 2
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [[1, 1], [1, 1], [0, 0]])
+    b = leaf([1.0, 2.0])
+    mask = np.array([True, False])
+    z = mg.where(mask, b, 0.0)
+    mask[:] = False
+    z.sum().backward()
+    np.testing.assert_array_equal(b.grad.data, [1.0, 0.0])
+
+
+def test_clip_with_one_bound_under_create_graph():
+    x = leaf([1.0, 2.0])
+    for clipped in (mg.clip(x, hi=1.5), mg.clip(x, lo=1.5)):
+        (g,) = mg.grad(clipped.sum(), x, create_graph=True)
+        assert g.shape == (2,)
+
+
+def test_linear_bias_of_shape_1_by_out():
+    x, W, b = leaf(np.ones((3, 2))), leaf(np.ones((2, 4))), leaf(np.ones((1, 4)))
+    mg.linear(x, W, b).sum().backward()
+    np.testing.assert_array_equal(b.grad.data, np.full((1, 4), 3.0))
+
+
+def test_grad_of_the_same_input_twice():
+    x = leaf([1.0, 2.0])
+    a, b = mg.grad((x * x).sum(), [x, x])
+    np.testing.assert_array_equal(a.data, [2.0, 4.0])
+    np.testing.assert_array_equal(b.data, [2.0, 4.0])
+
+
+def test_set_grad_enabled_called_as_a_function_switches_at_once():
+    try:
+        mg.set_grad_enabled(False)
+        assert not mg.is_grad_enabled() and not (leaf([1.0]) * 2).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    assert mg.is_grad_enabled()
+
+    @mg.set_grad_enabled(False)
+    def inference():
+        return mg.is_grad_enabled()
+
+    assert mg.is_grad_enabled() and not inference() and mg.is_grad_enabled()
+
+
+def test_retained_gradients_are_writable_arrays_of_their_own():
+    x = leaf([1.0, 2.0])
+    y = x + 1
+    y.retain_grad()
+    s = y * 1.0
+    s.retain_grad()
+    s.sum().backward()
+    assert y.grad.data is not x.grad.data
+    assert s.grad.data.flags.writeable and y.grad.data.flags.writeable
