@@ -18,22 +18,23 @@ from minigrad import modes
 TARGET_US = 3.0
 
 
-def chain_minigrad(shape, n):
+# Each graph is written once, for any library whose tensors have * + .sin() .sum()
+# .backward() and .grad; `leaf(shape, value)` makes a tensor that requires grad.
+
+def chain(leaf, shape, n):
     def run():
-        x = mg.tensor(np.ones(shape), requires_grad=True)
-        y = x
+        y = leaf(shape, 1.0)
         for _ in range(n):
             y = y * 1.0001
         y.sum().backward()
     return run
 
 
-def chain_pair_minigrad(shape, n):
-    w = mg.tensor(np.full(shape, 1.0001), requires_grad=True)
+def chain_pair(leaf, shape, n):
+    w = leaf(shape, 1.0001)
 
     def run():
-        x = mg.tensor(np.ones(shape), requires_grad=True)
-        y = x
+        y = leaf(shape, 1.0)
         for _ in range(n // 2):
             y = (y * w).sin()
         y.sum().backward()
@@ -41,8 +42,8 @@ def chain_pair_minigrad(shape, n):
     return run
 
 
-def wide_minigrad(shape, n):
-    xs = [mg.tensor(np.ones(shape), requires_grad=True) for _ in range(n // 2)]
+def wide(leaf, shape, n):
+    xs = [leaf(shape, 1.0) for _ in range(n // 2)]
 
     def run():
         total = xs[0] * 1.0
@@ -54,40 +55,13 @@ def wide_minigrad(shape, n):
     return run
 
 
-def chain_torch(torch, shape, n):
-    def run():
-        x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
-        y = x
-        for _ in range(n):
-            y = y * 1.0001
-        y.sum().backward()
-    return run
+def minigrad_leaf(shape, value):
+    return mg.tensor(np.full(shape, value), requires_grad=True)
 
 
-def chain_pair_torch(torch, shape, n):
-    w = torch.full(shape, 1.0001, dtype=torch.float64, requires_grad=True)
-
-    def run():
-        x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
-        y = x
-        for _ in range(n // 2):
-            y = (y * w).sin()
-        y.sum().backward()
-        w.grad = None
-    return run
-
-
-def wide_torch(torch, shape, n):
-    xs = [torch.ones(shape, dtype=torch.float64, requires_grad=True) for _ in range(n // 2)]
-
-    def run():
-        total = xs[0] * 1.0
-        for x in xs[1:]:
-            total = total + x
-        total.sum().backward()
-        for x in xs:
-            x.grad = None
-    return run
+def torch_leaf(torch):
+    return lambda shape, value: torch.full(shape, value, dtype=torch.float64,
+                                           requires_grad=True)
 
 
 def main(quick: bool = False) -> list[str]:
@@ -96,13 +70,11 @@ def main(quick: bool = False) -> list[str]:
     torch = torch_or_none()
     rows = []
     worst = 0.0
-    for graph, make_mg, make_torch in [("chain y*c", chain_minigrad, chain_torch),
-                                       ("chain sin(y*w)", chain_pair_minigrad, chain_pair_torch),
-                                       ("wide sum", wide_minigrad, wide_torch)]:
+    for graph, make in [("chain y*c", chain), ("chain sin(y*w)", chain_pair), ("wide sum", wide)]:
         for shape in [(), (4, 4)]:
-            contenders = {"minigrad": make_mg(shape, n)}
+            contenders = {"minigrad": make(minigrad_leaf, shape, n)}
             if torch is not None:
-                contenders["torch"] = make_torch(torch, shape, n)
+                contenders["torch"] = make(torch_leaf(torch), shape, n)
             times = interleaved(contenders, rounds)
             us = {k: median(v) / n * 1e6 for k, v in times.items()}
             worst = max(worst, us["minigrad"])
@@ -111,7 +83,7 @@ def main(quick: bool = False) -> list[str]:
                          f"{us['torch'] / us['minigrad']:.2f}x" if "torch" in us else "-"])
 
     # anomaly mode: off is one integer test per op
-    run = chain_minigrad((4, 4), n)
+    run = chain(minigrad_leaf, (4, 4), n)
 
     def with_anomaly():
         with mg.detect_anomaly():
