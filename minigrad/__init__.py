@@ -14,7 +14,7 @@ from .engine import (
     tensor,
 )
 from .ops import (
-    abs,
+    abs,  # noqa: F401 - mg.abs, kept out of __all__
     broadcast_to,
     clip,
     concatenate,
@@ -25,10 +25,10 @@ from .ops import (
     linear,
     log,
     matmul,
-    max,
+    max,  # noqa: F401 - mg.max, kept out of __all__
     maximum,
     mean,
-    min,
+    min,  # noqa: F401 - mg.min, kept out of __all__
     minimum,
     relu,
     reshape,
@@ -38,7 +38,7 @@ from .ops import (
     sqrt,
     squeeze,
     stack,
-    sum,
+    sum,  # noqa: F401 - mg.sum, kept out of __all__
     swapaxes,
     tanh,
     transpose,
@@ -47,13 +47,15 @@ from .ops import (
 
 __version__ = "0.1.0"
 
+# `from minigrad import *` leaves Python's own abs, max, min and sum alone: minigrad's are
+# mg.abs, mg.max, mg.min and mg.sum.
 __all__ = [
     "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad",
     "is_grad_enabled", "no_grad",
     "set_grad_enabled", "tensor", "ops", "datasets", "functional", "gradcheck", "models", "nn",
     "optim", "viz",
-    "abs", "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
-    "linear", "log", "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape",
-    "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "sum", "swapaxes",
+    "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
+    "linear", "log", "matmul", "maximum", "mean", "minimum", "relu", "reshape",
+    "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "swapaxes",
     "tanh", "transpose", "where",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import functional as F
 from . import gradcheck, ops
+from ._checks import check_bool, check_float, check_int, check_rng, check_str
 from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
@@ -24,6 +25,7 @@ _ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
 
 
 def _activation(name: str, model: str) -> Any:
+    check_str(name, "activation", model)
     try:
         return _ACTIVATIONS[name.lower()]
     except (KeyError, AttributeError):
@@ -94,11 +96,18 @@ class TwoLayerNet(_BookNetwork):
                  weight_init_std: float = 0.01, activation: str = "sigmoid",
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
+        where = "TwoLayerNet"
+        input_size = check_int(input_size, "input_size", where)
+        hidden_size = check_int(hidden_size, "hidden_size", where)
+        output_size = check_int(output_size, "output_size", where)
+        std = check_float(weight_init_std, "weight_init_std", where)
+        if not std >= 0.0:
+            raise ValueError(f"{where}: weight_init_std must be >= 0, got {weight_init_std!r}")
+        rng = check_rng(rng, "rng", where)
         self.activation = activation
-        self._act = _activation(activation, "TwoLayerNet")
+        self._act = _activation(activation, where)
         if isinstance(rng, (int, np.integer)):
             rng = np.random.default_rng(rng)
-        std = float(weight_init_std)
         self.W1 = Parameter(std * _rng_normal(rng, (input_size, hidden_size)))
         self.b1 = Parameter(np.zeros(hidden_size))
         self.W2 = Parameter(std * _rng_normal(rng, (hidden_size, output_size)))
@@ -189,10 +198,26 @@ class MultiLayerNet(_BookNetwork):
                  dropout_ratio: float = 0.5, use_batchnorm: bool = False,
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
+        where = "MultiLayerNet"
+        if isinstance(hidden_size_list, (str, bytes)) or not isinstance(hidden_size_list,
+                                                                         Sequence):
+            raise TypeError(f"{where}: hidden_size_list must be a list of integers, got "
+                            f"{type(hidden_size_list).__name__}")
+        sizes = [check_int(input_size, "input_size", where),
+                 *[check_int(h, f"hidden_size_list[{i}]", where)
+                   for i, h in enumerate(hidden_size_list)],
+                 check_int(output_size, "output_size", where)]
+        if not isinstance(weight_init_std, str):
+            check_float(weight_init_std, "weight_init_std (a number or 'relu', 'sigmoid', "
+                        "'he', 'xavier')", where)
+        weight_decay_lambda = check_float(weight_decay_lambda, "weight_decay_lambda", where)
+        dropout_ratio = check_float(dropout_ratio, "dropout_ratio", where)
+        use_dropout = check_bool(use_dropout, "use_dropout", where)
+        use_batchnorm = check_bool(use_batchnorm, "use_batchnorm", where)
+        rng = check_rng(rng, "rng", where)
         if isinstance(rng, (int, np.integer)):
             rng = np.random.default_rng(rng)
-        act = _activation(activation, "MultiLayerNet")
-        sizes = [int(input_size), *[int(h) for h in hidden_size_list], int(output_size)]
+        act = _activation(activation, where)
         self.sizes = tuple(sizes)
         self.activation = activation
         self.weight_decay_lambda = float(weight_decay_lambda)
