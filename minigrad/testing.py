@@ -19,8 +19,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as e:                    # hypothesis is a test dependency, not a runtime one
+    if e.name is not None and e.name.split(".")[0] != "hypothesis":
+        raise
+    raise ImportError("minigrad.testing needs hypothesis: install minigrad[dev] (needs "
+                      "hypothesis), e.g. pip install 'minigrad[dev]' or pip install hypothesis",
+                      name=e.name) from e
 
 from . import ops
 from .engine import Tensor
