@@ -13,6 +13,7 @@ from .engine import (
     set_grad_enabled,
     tensor,
 )
+from .func import hessian, hvp, jacobian, jvp, vjp
 from .ops import (
     abs,
     broadcast_to,
@@ -56,4 +57,5 @@ __all__ = [
     "linear", "log", "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape",
     "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "sum", "swapaxes",
     "tanh", "transpose", "where",
+    "vjp", "jvp", "jacobian", "hessian", "hvp",
 ]
