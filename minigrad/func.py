@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .engine import Tensor, enable_grad, grad
-from .ops import Reshape, stack
+from .ops import Reshape, reshape, stack
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp"]
 
@@ -245,7 +245,9 @@ def _jacobian_columns(outs: Sequence[Tensor], xs: Sequence[Tensor], create_graph
     live = [i for i, o in enumerate(outs) if o.requires_grad]
     columns: dict[tuple[int, int], list[Tensor | None]] = {}
     for j, (x, g) in enumerate(zip(xs, gs)):
-        for m in range(x.size if g is not None else 0):
+        if g is None:
+            continue
+        for m in range(x.size):
             cs = grad(g, vs, grad_outputs=_unit(x.size, m, g.dtype, x.shape),
                       retain_graph=True, create_graph=create_graph, allow_unused=True)
             for i, c in zip(live, cs):
@@ -280,8 +282,8 @@ def _stack_pieces(pieces: list[Tensor | None], piece_shape: tuple[int, ...],
                 block[r] = p.data.reshape(-1)
         return Tensor((block if axis == 0 else block.T).reshape(shape))
     zero = Tensor(np.zeros(width, dtype))
-    flat = [zero if p is None else p.reshape(-1) for p in pieces]
-    return stack(flat, axis=0 if axis == 0 else 1).reshape(shape)
+    flat = [zero if p is None else reshape(p, (-1,)) for p in pieces]
+    return reshape(stack(flat, axis=0 if axis == 0 else 1), shape)
 
 
 def _blocks(outs: Sequence[Tensor], xs: Sequence[Tensor], create_graph: bool, strict: bool,
