@@ -35,10 +35,11 @@ Inputs = TensorLike | Sequence[TensorLike]
 Nested = Tensor | tuple[Any, ...]
 Strategy = Literal["reverse-mode", "forward-mode", "auto"]
 
-# Forward-mode columns cost about this many reverse-mode rows (recording the
-# backward once, then each column is a backward through that larger graph);
-# measured with benchmarks/bench_transforms.py.
-_COLUMN_COST = 2.0
+# A forward-mode column costs about this many reverse-mode rows: each column is
+# a backward through the recorded backward, a larger graph than the forward.
+# Measured 0.8-3.5 on two-layer networks of 10-100 inputs and outputs
+# (about 1.3 when they are square); see benchmarks/bench_transforms.py.
+_COLUMN_COST = 1.5
 
 
 # ------------------------------------------------------------ inputs and outputs

@@ -423,3 +423,15 @@ def test_auto_strategy_picks_the_cheaper_side(monkeypatch):
     mg.jacobian(lambda a: mg.broadcast_to(a, (50, 2)), np.ones(2))     # 100 outputs, 2 inputs
     mg.jacobian(lambda a: a.sum(), np.ones(50))                        # 1 output, 50 inputs
     assert calls == ["cols", "rows"]
+
+
+def test_readme_newton_example_converges():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("<!-- example: newton -->")[1].split("<!-- /example -->")[0]
+    code = block.split("```python")[1].split("```")[0]
+    scope = {"np": np, "mg": mg}
+    exec(code, scope)
+    gradient = mg.jacobian(scope["loss"], scope["w"]).data
+    assert np.abs(gradient).max() < 1e-10                # Newton converges in five steps
