@@ -20,7 +20,7 @@ supports forward mode, user Functions included.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -29,10 +29,13 @@ from .ops import Reshape, reshape, stack
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp"]
 
-TensorLike = Tensor | np.ndarray
+TensorLike = Tensor | np.ndarray | float
 Inputs = TensorLike | Sequence[TensorLike]
 # A Tensor, a tuple of Tensors, or (jacobian, hessian) a tuple of tuples of Tensors.
 Nested = Tensor | tuple[Any, ...]
+Many = Sequence[TensorLike]
+TensorFn = Callable[..., Tensor]
+TupleFn = Callable[..., tuple[Tensor, ...]]
 Strategy = Literal["reverse-mode", "forward-mode", "auto"]
 
 # A forward-mode column costs about this many reverse-mode rows: each column is
@@ -52,7 +55,7 @@ def _as_inputs(inputs: Inputs, create_graph: bool, fn: str) -> tuple[bool, tuple
     it; otherwise by a new leaf sharing its data.
     """
     is_tuple = isinstance(inputs, (tuple, list))
-    items = tuple(inputs) if is_tuple else (inputs,)
+    items = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     if is_tuple and not items:
         raise ValueError(f"{fn}: inputs is an empty tuple")
     prepared = []
@@ -131,6 +134,17 @@ def _independent(fn: str, i: int, j: int) -> RuntimeError:
 
 # ------------------------------------------------------------ vjp, jvp
 
+@overload
+def vjp(f: TensorFn, *inputs: TensorLike, create_graph: bool = False
+        ) -> tuple[Tensor, Callable[[Any], tuple[Tensor, ...]]]: ...
+@overload
+def vjp(f: TupleFn, *inputs: TensorLike, create_graph: bool = False
+        ) -> tuple[tuple[Tensor, ...], Callable[[Any], tuple[Tensor, ...]]]: ...
+@overload
+def vjp(f: Callable[..., Any], *inputs: TensorLike, create_graph: bool = False
+        ) -> tuple[Any, Callable[[Any], tuple[Tensor, ...]]]: ...
+
+
 def vjp(f: Callable[..., Any], *inputs: TensorLike, create_graph: bool = False
         ) -> tuple[Nested, Callable[[Any], tuple[Tensor, ...]]]:
     """f(*inputs) and a function taking cotangents v to the products vᵀJ, one per input.
@@ -172,6 +186,17 @@ def _transposed(outs: Sequence[Tensor], xs: Sequence[Tensor]
         return vs, [None] * len(xs)
     gs = grad(live, xs, grad_outputs=vs, create_graph=True, allow_unused=True)
     return vs, [g if g is not None and g.requires_grad else None for g in gs]
+
+
+@overload
+def jvp(f: TensorFn, inputs: Inputs, tangents: Any = None, *, create_graph: bool = False,
+        strict: bool = False) -> tuple[Tensor, Tensor]: ...
+@overload
+def jvp(f: TupleFn, inputs: Inputs, tangents: Any = None, *, create_graph: bool = False,
+        strict: bool = False) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]: ...
+@overload
+def jvp(f: Callable[..., Any], inputs: Inputs, tangents: Any = None, *,
+        create_graph: bool = False, strict: bool = False) -> tuple[Any, Any]: ...
 
 
 def jvp(f: Callable[..., Any], inputs: Inputs, tangents: Any = None, *,
@@ -301,6 +326,23 @@ def _blocks(outs: Sequence[Tensor], xs: Sequence[Tensor], create_graph: bool, st
                      f"got {strategy!r}")
 
 
+@overload
+def jacobian(f: TensorFn, inputs: TensorLike, create_graph: bool = False,
+             strict: bool = False, strategy: Strategy = "auto") -> Tensor: ...
+@overload
+def jacobian(f: TensorFn, inputs: Many, create_graph: bool = False,
+             strict: bool = False, strategy: Strategy = "auto") -> tuple[Tensor, ...]: ...
+@overload
+def jacobian(f: TupleFn, inputs: TensorLike, create_graph: bool = False,
+             strict: bool = False, strategy: Strategy = "auto") -> tuple[Tensor, ...]: ...
+@overload
+def jacobian(f: TupleFn, inputs: Many, create_graph: bool = False, strict: bool = False,
+             strategy: Strategy = "auto") -> tuple[tuple[Tensor, ...], ...]: ...
+@overload
+def jacobian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
+             strict: bool = False, strategy: Strategy = "auto") -> Any: ...
+
+
 def jacobian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
              strict: bool = False, strategy: Strategy = "auto") -> Nested:
     """The Jacobian of f at inputs, as `torch.autograd.functional.jacobian`.
@@ -349,6 +391,16 @@ def _gradients(out: Tensor, xs: Sequence[Tensor], strict: bool,
     return [g if g is not None and g.requires_grad else None for g in gs]
 
 
+@overload
+def hessian(f: Callable[..., Any], inputs: TensorLike, create_graph: bool = False,
+            strict: bool = False, outer_jacobian_strategy: Strategy = "reverse-mode"
+            ) -> Tensor: ...
+@overload
+def hessian(f: Callable[..., Any], inputs: Many, create_graph: bool = False,
+            strict: bool = False, outer_jacobian_strategy: Strategy = "reverse-mode"
+            ) -> tuple[tuple[Tensor, ...], ...]: ...
+
+
 def hessian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
             strict: bool = False, outer_jacobian_strategy: Strategy = "reverse-mode"
             ) -> Nested:
@@ -373,6 +425,14 @@ def hessian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
         line = by_row.get(i) or [Tensor(np.zeros(x.shape + y.shape, x.dtype)) for y in xs]
         lines.append(_nest(line, in_tuple))
     return _nest(lines, in_tuple)
+
+
+@overload
+def hvp(f: Callable[..., Any], inputs: TensorLike, v: Any = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[Tensor, Tensor]: ...
+@overload
+def hvp(f: Callable[..., Any], inputs: Many, v: Any = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[Tensor, tuple[Tensor, ...]]: ...
 
 
 def hvp(f: Callable[..., Any], inputs: Inputs, v: Any = None, create_graph: bool = False,
