@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis import HealthCheck, Phase, currently_in_test_context, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -48,6 +48,7 @@ class FunctionReport(dict):
         self.name = name
         self.details: dict[str, str] = {}
         self.cases: list[str] = []
+        self.nested = False
 
     @property
     def ok(self) -> bool:
@@ -57,7 +58,8 @@ class FunctionReport(dict):
         width = max(len(k) for k in PROPERTIES)
         lines = [f"check_function({self.name}) on {len(self.cases)} cases: "
                  + " ".join(f"[{c}]" for c in self.cases[:6])
-                 + (" ..." if len(self.cases) > 6 else "")]
+                 + (" ..." if len(self.cases) > 6 else "")
+                 + (" (inside a hypothesis test: no variants drawn)" if self.nested else "")]
         for key, verdict in self.items():
             lines.append(f"  {key.ljust(width)}  {verdict:<7}  {PROPERTIES[key]}")
             if key in self.details:
@@ -277,9 +279,9 @@ def _variants(draw: Callable, shapes: list[tuple[int, ...]], frozen: set[int],
     """New arguments around the example: sides remapped consistently, some axes made 1."""
     sides = sorted({n for s in shapes for n in s} - frozen)
     mapping = {n: n for n in frozen}
-    for n in sides:
-        mapping[n] = draw(st.sampled_from(sorted({m for m in (n - 1, n, n + 1, n + 2)
-                                                  if 1 <= m <= max(max_side, n)})))
+    for n in sides:                          # other sides first: the example is checked already
+        options = [m for m in (n + 1, n - 1, n + 2, n) if 1 <= m <= max(max_side, n)]
+        mapping[n] = draw(st.sampled_from(list(dict.fromkeys(options))))
     new_shapes = []
     for s in shapes:
         shape = [mapping[n] for n in s]
@@ -292,6 +294,44 @@ def _variants(draw: Callable, shapes: list[tuple[int, ...]], frozen: set[int],
 
 
 # ------------------------------------------------------------ check_function
+
+def _draw_variants(fn: type[Function], args_list: list[Any], diff: list[int],
+                   kwargs: dict[str, Any], rng: np.random.Generator,
+                   run: Callable[[_Case], None], max_examples: int, seed: int | None,
+                   max_side: int) -> None:
+    """Run `run` on up to max_examples hypothesis-drawn variants the forward accepts."""
+    frozen = {n for a in args_list if isinstance(a, (np.ndarray, Tensor)) for n in np.shape(a)
+              if not any(a is args_list[i] for i in diff)}
+    shapes = [np.shape(args_list[i]) for i in diff]
+    pools = [args_list[i] for i in diff]
+    seen = {_describe(args_list, diff)}
+    skipped: list[str] = []
+
+    @settings(max_examples=max_examples, deadline=None, database=None,
+              derandomize=seed is None, phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck), print_blob=False)
+    @given(_variants(shapes, frozen, pools, max_side))
+    def drawn(values: list[np.ndarray]) -> None:
+        candidate = _with(args_list, diff, values)
+        label = _describe(candidate, diff)
+        if label in seen and len(skipped) < 2 * max_examples:
+            skipped.append(label)            # spend the budget on new shapes, while there are
+            reject()
+        seen.add(label)
+        try:
+            with no_grad():
+                fn.apply(*candidate, **kwargs)
+        except Exception:                    # shapes the forward does not accept
+            reject()
+        run(_Case(fn, candidate, diff, kwargs, rng))
+
+    if seed is not None:
+        drawn = hypothesis_seed(seed)(drawn)
+    try:
+        drawn()
+    except Unsatisfiable:
+        pass                              # only the example's own shapes were accepted
+
 
 def check_function(fn: type[Function], *args: Any, kwargs: dict[str, Any] | None = None,
                    max_examples: int = 10, skip: Sequence[str] = (), seed: int | None = None,
@@ -337,31 +377,10 @@ def check_function(fn: type[Function], *args: Any, kwargs: dict[str, Any] | None
 
     run(_Case(fn, args_list, diff, kwargs, rng))
 
-    frozen = {n for a in args_list if isinstance(a, (np.ndarray, Tensor)) for n in np.shape(a)
-              if not any(a is args_list[i] for i in diff)}
-    shapes = [np.shape(args_list[i]) for i in diff]
-    pools = [args_list[i] for i in diff]
-
-    @settings(max_examples=max_examples, deadline=None, database=None,
-              derandomize=seed is None, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck), print_blob=False)
-    @given(_variants(shapes, frozen, pools, max_side))
-    def drawn(values: list[np.ndarray]) -> None:
-        candidate = _with(args_list, diff, values)
-        try:
-            with no_grad():
-                fn.apply(*candidate, **kwargs)
-        except Exception:                    # shapes the forward does not accept
-            reject()
-        run(_Case(fn, candidate, diff, kwargs, rng))
-
-    if max_examples > 0:
-        if seed is not None:
-            drawn = hypothesis_seed(seed)(drawn)
-        try:
-            drawn()
-        except Unsatisfiable:
-            pass                              # only the example's own shapes were accepted
+    if max_examples > 0 and currently_in_test_context():
+        report.nested = True     # a @given test around this call draws the examples itself
+    elif max_examples > 0:
+        _draw_variants(fn, args_list, diff, kwargs, rng, run, max_examples, seed, max_side)
     for key, note in notes.items():
         if report[key] == "SUCCESS":
             report.details.setdefault(key, note)

@@ -297,7 +297,8 @@ def check_function(fn: type[Function], *args: Any, kwargs: dict[str, Any] | None
     stay fixed), some axes set to 1 or leading axes dropped where the forward
     accepts that (broadcasting), and values taken from the example's own,
     scaled by up to ±2% (so they stay in its domain and away from the kinks
-    it avoids). Variants the forward rejects are skipped.
+    it avoids). Variants the forward rejects are skipped. Called inside a
+    hypothesis test, it checks only the arguments given (the test draws them).
 
     Properties, each reported as SUCCESS, FAIL or SKIPPED (`skip=`):
     gradcheck and gradgradcheck (float64 finite differences); float32

@@ -1,9 +1,12 @@
 """check_function catches a planted bug of each kind and passes every built-in op;
 check_grads checks forward and reverse mode to second order."""
 
+import ast
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import ops
@@ -150,12 +153,30 @@ def test_report_without_raising_and_skips():
     assert report["grad_shapes"] == "FAIL"
 
 
-def test_drawn_variants_include_broadcasting():
-    report = check_function(ops.Mul, np.array([[0.5, -1.2, 2.0]]), np.array([[0.3], [0.7]]),
-                            max_examples=20)
-    shapes = " ".join(report.cases)
-    assert "(1, 3), (2, 1)" in shapes                               # the example
-    assert any(case != report.cases[0] for case in report.cases)    # and others
+def test_drawn_variants_keep_ndim_and_include_broadcasting():
+    report = check_function(ops.Mul, np.full((2, 3), 0.5), np.full((2, 3), 1.5))
+    cases = [ast.literal_eval("[" + c + "]") for c in report.cases]
+    assert cases[0] == [(2, 3), (2, 3)]                         # the example first
+    drawn = cases[1:]
+    assert len({str(c) for c in drawn}) >= 5 and [(2, 3), (2, 3)] not in drawn
+    assert any(len(a) == len(b) == 2 and a == b != (2, 3) for a, b in drawn)   # other sides
+    assert any(a != b and 1 in a + b for a, b in drawn)                        # broadcasting
+
+
+def test_seed_makes_the_draws_repeatable_and_different():
+    first = check_function(ops.Exp, np.array([0.5, -1.0]), seed=3).cases
+    assert check_function(ops.Exp, np.array([0.5, -1.0]), seed=3).cases == first
+    assert check_function(ops.Exp, np.array([0.5, -1.0])).cases != first
+
+
+@given(st.floats(0.5, 2.0))
+@settings(max_examples=3, deadline=None)
+def test_inside_a_hypothesis_test_only_the_given_example_is_checked(v):
+    report = check_function(ops.Exp, np.array([v, -v]))
+    assert report.cases == ["(2,)"] and report.nested
+    assert "inside a hypothesis test" in str(report)
+    with pytest.raises(CheckFunctionError):
+        check_function(WrongInOneElement, np.array([v, -v]))
 
 
 def test_a_bug_outside_the_example_shape_is_found():
