@@ -126,7 +126,8 @@ class _Case:
         broadcast gradients and casts them to the input's dtype.
         """
         xs = self.leaves(dtype)
-        out = self.apply(xs)
+        with enable_grad():
+            out = self.apply(xs)
         node = _node(out)
         g = self.rng.standard_normal(out.shape).astype(out.dtype)
         with no_grad():
@@ -181,10 +182,11 @@ class _Case:
         return None
 
     def needs_input_grad(self) -> str | None:
-        v = self.rng.standard_normal(self.apply(self.leaves()).shape)
         full_xs = self.leaves()
         with enable_grad():
-            full = grad(self.apply(full_xs), full_xs, grad_outputs=v, allow_unused=True)
+            full_out = self.apply(full_xs)
+        v = self.rng.standard_normal(full_out.shape)
+        full = grad(full_out, full_xs, grad_outputs=v, allow_unused=True)
         wasted = set()
         for k in range(len(self.diff)):
             xs = self.leaves(needed=[k])

@@ -355,7 +355,9 @@ def jacobian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
     through the recorded backward (double-vjp trick, about twice the cost of a
     row); "auto" (the default) picks the cheaper for the sizes at hand.
     strict=True raises when an output does not depend on an input instead of
-    giving zeros; create_graph=True makes the result differentiable.
+    giving zeros; create_graph=True makes the result differentiable. There is
+    no vectorize=: PyTorch's batches rows with vmap, which needs a batching
+    rule per op; minigrad runs one pass per row or column.
     """
     in_tuple, xs = _as_inputs(inputs, create_graph, "jacobian")
     out_tuple, outs = _run(f, xs, "jacobian")

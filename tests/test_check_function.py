@@ -312,3 +312,9 @@ def test_check_grads_third_order_and_bad_calls():
         check_grads(cube_of(Cube), (X,), modes=("sideways",))
     with pytest.raises(ValueError, match="order"):
         check_grads(cube_of(Cube), (X,), order=0)
+
+
+def test_works_under_no_grad():
+    with mg.no_grad():
+        assert check_function(Cube, X).ok
+        assert failing(MutatesG, X)["no_mutation"] == "FAIL"
