@@ -318,3 +318,21 @@ def test_works_under_no_grad():
     with mg.no_grad():
         assert check_function(Cube, X).ok
         assert failing(MutatesG, X)["no_mutation"] == "FAIL"
+
+
+@pytest.mark.parametrize("name, k", [(name, k) for name in sorted(EXAMPLES)
+                                     for k in range(len(EXAMPLES[name]))])
+def test_check_grads_on_every_builtin_op(name, k):
+    """Forward mode (the double-vjp trick) and reverse mode, to second order, op by op."""
+    example = EXAMPLES[name][k]
+    args, kwargs = (example[0], example[1]) if isinstance(example[-1], dict) else (example, {})
+    diff = [i for i, a in enumerate(args)
+            if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)]
+
+    def f(*xs):
+        full = list(args)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return getattr(ops, name).apply(*full, **kwargs)
+
+    check_grads(f, [args[i] for i in diff], order=2)
