@@ -13,6 +13,7 @@ from .engine import (
     set_grad_enabled,
     tensor,
 )
+from .func import hessian, hvp, jacobian, jvp, vjp
 from .ops import (
     abs,  # noqa: F401 - mg.abs, kept out of __all__
     broadcast_to,
@@ -58,4 +59,5 @@ __all__ = [
     "linear", "log", "matmul", "maximum", "mean", "minimum", "relu", "reshape",
     "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "swapaxes",
     "tanh", "transpose", "where",
+    "vjp", "jvp", "jacobian", "hessian", "hvp",
 ]
