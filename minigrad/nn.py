@@ -21,7 +21,7 @@ import numpy as np
 
 from . import functional as F
 from . import ops
-from .engine import Tensor
+from .engine import Tensor, bump_version
 
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "Dropout",
@@ -263,6 +263,7 @@ class Module:
             raise ValueError(f"{where}: shape mismatch for " + "; ".join(mismatched))
         for key, value in values.items():
             np.copyto(targets[key][2], value, casting="unsafe")
+            bump_version(targets[key][2])
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `state_dict()` to `path` as .npz, atomically.
