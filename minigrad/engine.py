@@ -347,12 +347,11 @@ class Tensor:
     @data.setter
     def data(self, array: ArrayLike) -> None:
         # A new array replaces the values the tensor had: for the nodes that
-        # saved the old array, that counts as writing over it.
+        # saved the old array, that counts as writing over it. The same array
+        # assigned back (`t.data -= lr * g`) was just changed in place.
         if isinstance(array, Tensor):
             array = array._data
-        old = self._data
-        if array is not old:
-            bump_version(old)
+        bump_version(self._data)
         self._data = array if type(array) is np.ndarray else np.asarray(array)
 
     @property

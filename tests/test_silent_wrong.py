@@ -312,7 +312,7 @@ def test_crash_grad_past_a_freed_node_off_the_path():
 
 def test_crash_float16_softmax_cross_entropy_is_computed_in_float32():
     z = leaf([[0.0, 0.0], [-30.0, -30.0]], np.float16)
-    with np.errstate(all="raise"):
+    with np.errstate(divide="raise", invalid="raise"):     # no log(0), no 0/0
         loss = F.softmax_cross_entropy(z, np.array([0, 1]))
         loss.backward()
     assert loss.dtype == np.float16 and z.grad.dtype == np.float16
@@ -396,3 +396,36 @@ def test_crash_nan_gradients_of_maximum_and_relu_match_torch():
     x = leaf([np.nan, 1.0, 0.0])
     mg.relu(x).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 0.0])
+
+
+def test_p01_book_params_dict_update_is_caught():
+    from minigrad.models import TwoLayerNet
+
+    net = TwoLayerNet(3, 4, 2)
+    x, t = mg.tensor(np.ones((2, 3))), np.array([0, 1])
+    loss = F.softmax_cross_entropy(net.predict(x), t)
+    net.params["W1"] -= 0.1                      # the book's in-place update
+    with pytest.raises(RuntimeError, match=SAVED):
+        loss.backward()
+
+
+def test_p01_augmented_data_assignment_is_caught():
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    w.data -= 0.1                                # assigns the same array back
+    with pytest.raises(RuntimeError, match=SAVED):
+        loss.backward()
+
+
+def test_p01_readme_shows_the_error_as_raised():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("RuntimeError: ", 1)[1].split("```", 1)[0]
+    documented = " ".join(block.split())
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    w.data = np.array([0.0, 0.0])
+    with pytest.raises(RuntimeError) as info:
+        loss.backward()
+    assert str(info.value) == documented
