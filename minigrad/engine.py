@@ -238,13 +238,14 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         out_id = id(out)                     # saved_tensors finds the output by identity
         if type(out) is not np.ndarray:      # numpy returns scalars for 0-d results
             out = np.asarray(out)
-        if modes.anomaly_depth:
+        anomaly = modes.anomaly_depth
+        if anomaly:
             modes.check_forward(cls, arrays, out)
         if record and _mode.enabled:
             ctx.parents = args
             ctx._out_id = out_id
             ctx._clock = _writes
-            if modes.anomaly_depth:
+            if anomaly:
                 ctx.created_at = modes.user_line()
             return _make(out, ctx, True)
         return _make(out, None, False)
@@ -739,6 +740,7 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
     results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
     owned: set[int] = set()                 # ids of the gradients handed out as .grad
     writes = _writes
+    anomaly = modes.anomaly_depth
 
     for node in reversed(order):
         g = totals.pop(node, None)
@@ -761,7 +763,7 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
             input_grads = (input_grads,)
         elif len(input_grads) > len(parents):
             _check_extra_grads(node, input_grads)
-        if modes.anomaly_depth:
+        if anomaly:
             modes.check_backward(node, g, input_grads)
         below = []                        # where the gradient goes, kept once freed
         for p, pg in zip(parents, input_grads):
