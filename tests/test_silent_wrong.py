@@ -429,3 +429,29 @@ def test_p01_readme_shows_the_error_as_raised():
     with pytest.raises(RuntimeError) as info:
         loss.backward()
     assert str(info.value) == documented
+
+
+EDGE_CASES = {        # name: (minigrad function, torch function, inputs)
+    "maximum-nan": (mg.maximum, "maximum", ([np.nan, 1.0, 2.0, 3.0], [1.0, np.nan, 2.0, 0.0])),
+    "minimum-nan": (mg.minimum, "minimum", ([np.nan, 1.0, 2.0, 3.0], [1.0, np.nan, 2.0, 0.0])),
+    "relu-nan": (mg.relu, "relu", ([np.nan, -1.0, 0.0, 2.0],)),
+    "clip-tensor-bounds": (mg.clip, "clamp", ([0.0, 1.0, 2.0, 3.0, 4.0, 1.0],
+                                              [1.0, 1.0, 1.0, 1.0, 5.0, 1.0],
+                                              [3.0, 3.0, 3.0, 3.0, 2.0, 1.0])),
+    "pow-base-le-0": (lambda a, b: a ** b, "pow", ([-2.0, 0.0, 0.0, 0.0, 2.0],
+                                                   [1.5, -1.0, 0.0, 2.0, 2.0])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_crash_edge_gradients_agree_with_torch(case):
+    torch = pytest.importorskip("torch")
+    ours, theirs, values = EDGE_CASES[case]
+    xs = [leaf(v) for v in values]
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values]
+    seed = np.linspace(0.5, 1.5, len(values[0]))
+    with np.errstate(all="ignore"):
+        ours(*xs).backward(seed)
+    getattr(torch, theirs)(*ts).backward(torch.tensor(seed))
+    for x, t in zip(xs, ts):
+        np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
