@@ -755,8 +755,9 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
             _check_versions(node)
         if node.retained_by is not None:
             kept = node.retained_by()
-            if kept is not None:
-                kept.grad = _as_grad(_own(g, owned, create_graph), kept.grad)
+            if kept is not None:      # first order: a copy, as g flows on
+                kept.grad = _as_grad(_own(g, owned, True) if create_graph else np.array(g),
+                                     kept.grad)
         input_grads = node.backward(node, g)
         parents = node.parents
         if type(input_grads) is not tuple:
