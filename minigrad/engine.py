@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import re
 import reprlib
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,6 +41,68 @@ __all__ = [
 ]
 
 ArrayLike = Any
+
+
+# ---------------------------------------------------------------- versions
+#
+# Every in-place write made through minigrad (Tensor.__setitem__, .data
+# assignment, optimizers, load_state_dict) is counted for the array written,
+# or for the array it is a view of: tensors sharing memory share the count.
+# A recorded node notes the write clock; backward looks at the node's saved
+# arrays only if some write happened since, so a graph nobody wrote into pays
+# one comparison per node.
+
+_writes = 0                                  # the write clock: writes made so far
+_written: dict[int, list] = {}               # id(base array) -> [version, stamps, weakref]
+_STAMPS_KEPT = 64                            # recent write times remembered per array
+
+
+def _base(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory `array` views (itself if it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def bump_version(array: np.ndarray) -> None:
+    """Count an in-place write to `array` (and to every array sharing its memory)."""
+    global _writes
+    _writes += 1
+    owner = _base(array)
+    key = id(owner)
+    record = _written.get(key)
+    if record is None:
+        forget = lambda _, key=key: _written.pop(key, None)   # noqa: E731
+        record = _written[key] = [0, [], weakref.ref(owner, forget)]
+    record[0] += 1
+    stamps = record[1]
+    stamps.append(_writes)
+    if len(stamps) > _STAMPS_KEPT:
+        del stamps[:_STAMPS_KEPT // 2]
+
+
+def _version(array: np.ndarray) -> int:
+    record = _written.get(id(_base(array)))
+    return 0 if record is None else record[0]
+
+
+def _check_versions(node: Function) -> None:
+    """Raise if an array the node saved was written through minigrad after its forward."""
+    since = node._clock
+    for value in getattr(node, "saved", None) or ():
+        if not isinstance(value, np.ndarray):
+            continue
+        record = _written.get(id(_base(value)))
+        if record is None or record[1][-1] <= since:
+            continue
+        version, stamps = record[0], record[1]
+        later = sum(1 for stamp in stamps if stamp > since)
+        known = later < len(stamps) or version == len(stamps)   # else older stamps were dropped
+        raise RuntimeError(
+            f"{node.op_name}: an input it saved was modified in place after the forward "
+            f"(version {'' if known else '≤ '}{version - later} → {version}); its backward "
+            "needs the values it had. Change a clone instead (x.clone()), or call "
+            "backward() before the change (e.g. before optimizer.step())")
 
 
 # ---------------------------------------------------------------- Function
@@ -74,10 +137,11 @@ class Function:
     an input nor the output are constants to higher-order derivatives.
     """
 
-    __slots__ = ("parents", "saved", "_out_id", "__dict__")
+    __slots__ = ("parents", "saved", "_out_id", "_clock", "below", "__dict__")
 
     parents: tuple | None      # the arguments of apply; None once the graph is freed
     saved: tuple | None        # what save_for_backward kept; None once freed
+    below: tuple               # once freed: the nodes and leaves its gradient went to
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
     op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
 
@@ -134,10 +198,10 @@ class Function:
         parents = self.parents
         if position < len(parents):
             p = parents[position]
-            if (p.data if isinstance(p, Tensor) else p) is value:
+            if (p._data if isinstance(p, Tensor) else p) is value:
                 return p
         for p in parents:
-            if isinstance(p, Tensor) and p.data is value:
+            if isinstance(p, Tensor) and p._data is value:
                 return p
         return value
 
@@ -155,12 +219,14 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     forward = cls.forward
 
     def apply(*args: Any, **kwargs: Any) -> Tensor:
+        if kwargs:
+            args, kwargs = _keyword_tensors_as_positions(cls, args, kwargs)
         ctx = cls()
         record = False
         arrays = []
         for arg in args:
             if isinstance(arg, Tensor):
-                arrays.append(arg.data)
+                arrays.append(arg._data)
                 if arg._requires_grad:
                     record = True
             else:
@@ -172,12 +238,14 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         out_id = id(out)                     # saved_tensors finds the output by identity
         if type(out) is not np.ndarray:      # numpy returns scalars for 0-d results
             out = np.asarray(out)
-        if modes.anomaly_depth:
+        anomaly = modes.anomaly_depth
+        if anomaly:
             modes.check_forward(cls, arrays, out)
         if record and _mode.enabled:
             ctx.parents = args
             ctx._out_id = out_id
-            if modes.anomaly_depth:
+            ctx._clock = _writes
+            if anomaly:
                 ctx.created_at = modes.user_line()
             return _make(out, ctx, True)
         return _make(out, None, False)
@@ -185,6 +253,27 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     apply.__qualname__ = f"{cls.__qualname__}.apply"
     apply.__doc__ = f"Apply {cls.__name__} to tensors (and constants); returns a Tensor."
     return apply
+
+
+def _keyword_tensors_as_positions(fn: type[Function], args: tuple, kwargs: dict
+                                  ) -> tuple[tuple, dict]:
+    """Move tensors passed by keyword to their positions: they are inputs of the node too."""
+    if not any(isinstance(v, Tensor) for v in kwargs.values()):
+        return args, kwargs
+    import inspect
+
+    try:
+        bound = inspect.signature(fn.forward).bind(None, *args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{fn.op_name}: {error}") from None
+    bound.apply_defaults()
+    for name, value in bound.kwargs.items():
+        if isinstance(value, Tensor):
+            raise TypeError(
+                f"{fn.op_name}: the tensor passed as {name}= would not be an input of the node "
+                f"(forward takes {name} as a keyword-only argument); make it a parameter "
+                "before any *args in forward, or pass it positionally")
+    return bound.args[1:], bound.kwargs
 
 
 def _annotated(error: Exception, fn: type[Function], arrays: list) -> Exception:
@@ -210,6 +299,18 @@ def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
     return fn.forward(fn(), *args, **kwargs)
 
 
+class Clone(Function):
+    """A copy of the values that stays in the graph (the gradient passes through)."""
+
+    @staticmethod
+    def forward(ctx: Function, a: np.ndarray) -> np.ndarray:
+        return np.array(a, copy=True)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g
+
+
 # ---------------------------------------------------------------- Tensor
 
 class Tensor:
@@ -219,26 +320,45 @@ class Tensor:
     in place updates the tensor); `minigrad.tensor(data)` copies.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "name", "__weakref__")
     __array_priority__ = 1000
     __hash__ = object.__hash__   # identity, as comparisons return tensors
 
-    data: np.ndarray
     grad: Tensor | None
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  dtype: Any = None, name: str | None = None) -> None:
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         array = np.asarray(data, dtype=dtype)
         if array.dtype == object:
             raise TypeError(f"Tensor: cannot hold {type(data).__name__} data of dtype object")
-        self.data = array
+        self._data = array
         self.grad = None
         self._ctx: Function | None = None
         self.name = name
         self._requires_grad = False
         self.requires_grad = requires_grad
+
+    @property
+    def data(self) -> np.ndarray:
+        """The ndarray holding the values (shared, not copied)."""
+        return self._data
+
+    @data.setter
+    def data(self, array: ArrayLike) -> None:
+        # A new array replaces the values the tensor had: for the nodes that
+        # saved the old array, that counts as writing over it. The same array
+        # assigned back (`t.data -= lr * g`) was just changed in place.
+        if isinstance(array, Tensor):
+            array = array._data
+        bump_version(self._data)
+        self._data = array if type(array) is np.ndarray else np.asarray(array)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes minigrad has seen to this tensor's memory."""
+        return _version(self._data)
 
     # -- autograd attributes
 
@@ -250,9 +370,9 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         value = bool(value)
-        if value and not np.issubdtype(self.data.dtype, np.floating):
+        if value and not np.issubdtype(self._data.dtype, np.floating):
             raise TypeError(
-                f"requires_grad=True needs floating-point data, got dtype {self.data.dtype}"
+                f"requires_grad=True needs floating-point data, got dtype {self._data.dtype}"
                 f"{self._label()}: convert it first, e.g. .astype(np.float64)")
         if not value and self._ctx is not None:
             raise RuntimeError(
@@ -285,7 +405,11 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, outside the graph."""
-        return _make(self.data, None, False)
+        return _make(self._data, None, False)
+
+    def clone(self) -> Tensor:
+        """A copy of the data, in the graph: gradients flow back through it."""
+        return Clone.apply(self)
 
     def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:
@@ -302,45 +426,45 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
-        return self.data
+        return self._data
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor converts to a Python number, "
                 f"got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -349,20 +473,25 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        return self.data.__index__()
+        return self._data.__index__()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self._requires_grad and _mode.enabled:    # np.array([x, y]), np.sum([x, y]), ...
+            raise TypeError(
+                f"numpy conversion of a tensor{self._label()} that requires grad would drop "
+                "its gradient: use x.detach() (or no_grad()) to take the values, or minigrad's "
+                "ops (mg.stack, mg.concatenate, +) to combine tensors")
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+            return np.array(self._data, dtype=dtype, copy=True)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def _label(self) -> str:
         return f" '{self.name}'" if self.name else ""
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=20,
                                edgeitems=3, prefix="tensor(")
-        extras = [f"dtype={self.data.dtype}"]
+        extras = [f"dtype={self._data.dtype}"]
         if self._ctx is not None:
             extras.append(f"op={type(self._ctx).__name__}")
         elif self._requires_grad:
@@ -402,12 +531,12 @@ class Tensor:
 
 
 def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _raw_nested(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, (list, tuple)):
         return type(x)(_raw_nested(v) for v in x)
     if isinstance(x, dict):
@@ -451,7 +580,7 @@ INSPECTION_FUNCTIONS = {      # they answer questions about values, nothing to d
 def _make(data: np.ndarray, ctx: Function | None, requires_grad: bool) -> Tensor:
     """A new tensor without the checks of __init__ (the ops' fast path)."""
     t = object.__new__(Tensor)
-    t.data = data
+    t._data = data
     t.grad = None
     t._requires_grad = requires_grad
     t._ctx = ctx
@@ -463,7 +592,7 @@ def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None,
            name: str | None = None) -> Tensor:
     """A new tensor holding a copy of `data` (float64 unless data or dtype say otherwise)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     return Tensor(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad, name=name)
 
 
@@ -478,7 +607,7 @@ def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Functi
     """Every node reachable from the roots, inputs before outputs (no recursion).
 
     A node freed by an earlier backward is an error when `strict`; otherwise
-    it is kept (without its inputs) for the caller to decide.
+    the search goes on through the nodes and leaves its gradient went to.
     """
     order: list[Function] = []
     seen: set[Function] = set()
@@ -486,29 +615,35 @@ def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Functi
         if root in seen:
             continue
         seen.add(root)
-        if root.parents is None:
-            if strict:
-                raise RuntimeError(f"backward through {root.op_name}: {_FREED}")
-            order.append(root)
-            continue
-        stack = [(root, iter(root.parents))]
+        parents = root.parents
+        stack = [(root, iter(parents if parents is not None else _freed_inputs(root, strict)))]
         while stack:
             node, inputs = stack[-1]
             for p in inputs:
-                if isinstance(p, Tensor) and p._ctx is not None and p._ctx not in seen:
+                if isinstance(p, Tensor):
                     child = p._ctx
-                    seen.add(child)
-                    if child.parents is None:
-                        if strict:
-                            raise RuntimeError(f"backward through {child.op_name}: {_FREED}")
-                        order.append(child)
+                    if child is None:
                         continue
-                    stack.append((child, iter(child.parents)))
+                elif isinstance(p, Function):      # below a freed node
+                    child = p
+                else:
+                    continue
+                if child not in seen:
+                    seen.add(child)
+                    parents = child.parents
+                    stack.append((child, iter(parents if parents is not None
+                                              else _freed_inputs(child, strict))))
                     break
             else:
                 stack.pop()
                 order.append(node)
     return order
+
+
+def _freed_inputs(node: Function, strict: bool) -> tuple:
+    if strict:
+        raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
+    return node.below
 
 
 def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
@@ -527,21 +662,22 @@ def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    """The gradient backward starts from: ones, or a copy of the caller's `grad`."""
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implied only for a scalar output, this one has shape "
                 f"{root.shape}{root._label()}; pass grad= of that shape (or call .sum() first)")
         ones = np.ones(root.shape, root.dtype)
         return _make(ones, None, False) if create_graph else ones
     g = grad if isinstance(grad, Tensor) else None
-    values = np.asarray(g.data if g is not None else grad)
+    values = np.asarray(g._data if g is not None else grad)
     if values.shape != root.shape:
         raise ValueError(
             f"backward: grad has shape {values.shape} but the output{root._label()} "
             f"has shape {root.shape}")
-    if create_graph and g is not None:
-        return g
+    if create_graph and g is not None and g._requires_grad:
+        return Clone.apply(g) if g.dtype == root.dtype else g.astype(root.dtype)
     values = np.array(values, dtype=root.dtype)     # a copy: the caller keeps theirs
     return _make(values, None, False) if create_graph else values
 
@@ -552,41 +688,46 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
     """The backward pass shared by `Tensor.backward` and `grad`.
 
     Without `inputs` it accumulates into the leaves' `.grad`; with `inputs`
-    it returns their gradients and leaves `.grad` alone.
+    it returns their gradients and leaves `.grad` alone. The pass records
+    (a graph of the gradients) exactly when `create_graph`, whatever the
+    grad mode around it, as in PyTorch.
     """
-    totals: dict[Function, Any] = {}       # node -> gradient of its output
-    leaf_grads: dict[Tensor, Any] = {}
-    root_nodes = []
-    for root, g in zip(roots, grads):
+    for root in roots:
         if not isinstance(root, Tensor):
             raise TypeError(f"backward: expected a Tensor output, got {type(root).__name__}")
         if not root._requires_grad:
             raise RuntimeError(
                 f"backward: the output{root._label()} does not require grad: no input "
                 "it depends on has requires_grad=True (or it was computed under no_grad)")
-        g = _seed(root, g, create_graph)
-        if root._ctx is None:
-            leaf_grads[root] = g if root not in leaf_grads else leaf_grads[root] + g
-        else:
-            node = root._ctx
-            totals[node] = g if node not in totals else totals[node] + g
-            root_nodes.append(node)
-
+    previous_mode = _mode.enabled
+    _mode.enabled = create_graph
     # The pass makes no reference cycles, so pausing the cycle collector changes
     # nothing but time (on big graphs it would rescan every node, over and over).
     collecting = gc.isenabled()
     gc.disable()
     try:
+        totals: dict[Function, Any] = {}       # node -> gradient of its output
+        leaf_grads: dict[Tensor, Any] = {}
+        root_nodes = []
+        for root, g in zip(roots, grads):
+            g = _seed(root, g, create_graph)
+            if root._ctx is None:
+                leaf_grads[root] = g if root not in leaf_grads else leaf_grads[root] + g
+            else:
+                node = root._ctx
+                totals[node] = g if node not in totals else totals[node] + g
+                root_nodes.append(node)
         return _propagate(root_nodes, totals, leaf_grads, retain_graph, create_graph, inputs,
-                    allow_unused)
+                          allow_unused)
     finally:
+        _mode.enabled = previous_mode
         if collecting:
             gc.enable()
 
 
 def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retain_graph: bool,
-         create_graph: bool, inputs: Sequence[Tensor] | None,
-         allow_unused: bool) -> tuple | None:
+               create_graph: bool, inputs: Sequence[Tensor] | None,
+               allow_unused: bool) -> tuple | None:
     """Sort the graph, call every node's backward once, and deliver the results."""
     order = _sorted_nodes(root_nodes, strict=inputs is None)
     wanted: dict[int, list[int]] | None = None   # id(node or leaf) -> positions in inputs
@@ -597,61 +738,65 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
             wanted.setdefault(id(t._ctx if t._ctx is not None else t), []).append(i)
         order, run = _prune(order, wanted)
     results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
+    owned: set[int] = set()                 # ids of the gradients handed out as .grad
+    writes = _writes
+    anomaly = modes.anomaly_depth
 
-    previous_mode = _mode.enabled
-    _mode.enabled = create_graph
-    try:
-        for node in reversed(order):
-            g = totals.pop(node, None)
-            if g is None:
+    for node in reversed(order):
+        g = totals.pop(node, None)
+        if g is None:
+            continue
+        if wanted is not None:
+            for i in wanted.get(id(node), ()):
+                results[i] = g
+            if id(node) not in run:
                 continue
-            if wanted is not None:
-                for i in wanted.get(id(node), ()):
-                    results[i] = g
-                if id(node) not in run:
-                    continue
-            if node.retained_by is not None:
-                kept = node.retained_by()
-                if kept is not None:      # a copy: g may be shared, or a read-only view
-                    kept.grad = _as_grad(g if create_graph else np.array(g), kept.grad)
-            input_grads = node.backward(node, g)
-            parents = node.parents
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
-            elif len(input_grads) > len(parents):
-                _check_extra_grads(node, input_grads)
-            if modes.anomaly_depth:
-                modes.check_backward(node, g, input_grads)
-            for p, pg in zip(parents, input_grads):
-                if pg is None or not isinstance(p, Tensor) or not p._requires_grad:
-                    continue
-                data = p.data
-                if pg.shape != data.shape:
-                    pg = _unbroadcast(pg, data.shape, node)
-                if pg.dtype is not data.dtype and pg.dtype != data.dtype:
-                    pg = pg.astype(data.dtype)
-                pc = p._ctx
-                if pc is None:
-                    previous = leaf_grads.get(p)
-                    leaf_grads[p] = pg if previous is None else previous + pg
-                else:
-                    previous = totals.get(pc)
-                    totals[pc] = pg if previous is None else previous + pg
-            if not retain_graph:          # free saved arrays and the links to inputs
-                node.parents = node.saved = None
-    finally:
-        _mode.enabled = previous_mode
+        if node._clock != writes:         # something was written since the forward
+            _check_versions(node)
+        if node.retained_by is not None:
+            kept = node.retained_by()
+            if kept is not None:      # first order: a copy, as g flows on
+                kept.grad = _as_grad(_own(g, owned, True) if create_graph else np.array(g),
+                                     kept.grad)
+        input_grads = node.backward(node, g)
+        parents = node.parents
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        elif len(input_grads) > len(parents):
+            _check_extra_grads(node, input_grads)
+        if anomaly:
+            modes.check_backward(node, g, input_grads)
+        below = []                        # where the gradient goes, kept once freed
+        for p, pg in zip(parents, input_grads):
+            if pg is None or not isinstance(p, Tensor) or not p._requires_grad:
+                continue
+            data = p._data
+            try:
+                shape = pg.shape
+            except AttributeError:        # a Python number from a custom backward
+                pg = np.asarray(pg, dtype=data.dtype)
+                shape = pg.shape
+            if shape != data.shape:
+                pg = _unbroadcast(pg, data.shape, node)
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:
+                pg = pg.astype(data.dtype)
+            pc = p._ctx
+            if pc is None:
+                previous = leaf_grads.get(p)
+                leaf_grads[p] = pg if previous is None else previous + pg
+                below.append(p)
+            else:
+                previous = totals.get(pc)
+                totals[pc] = pg if previous is None else previous + pg
+                below.append(pc)
+        if not retain_graph:              # free saved arrays and the links to inputs
+            node.below = below
+            node.parents = node.saved = None
 
     if wanted is None:
-        owned: set[int] = set()
         for leaf, g in leaf_grads.items():
-            if not create_graph and leaf.grad is None:
-                if isinstance(g, Tensor):
-                    g = g.data
-                if id(g) in owned or g.base is not None or not g.flags.writeable:
-                    g = g.copy()          # each leaf gets an array of its own
-                owned.add(id(g))
-            leaf.grad = _as_grad(g, leaf.grad)
+            leaf.grad = _as_grad(_own(g, owned, create_graph) if leaf.grad is None else g,
+                                 leaf.grad)
         return None
 
     for leaf, g in leaf_grads.items():
@@ -664,8 +809,26 @@ def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retai
                     f"grad: input {i}{t._label()} (shape {t.shape}) was not used to compute "
                     "the outputs; pass allow_unused=True to get None for it")
             continue
-        results[i] = g if isinstance(g, Tensor) else _make(g, None, False)
+        results[i] = g if isinstance(g, Tensor) else _make(np.asarray(g), None, False)
     return tuple(results)
+
+
+def _own(g: Any, owned: set[int], create_graph: bool) -> Any:
+    """g to be stored as a .grad, copied if another .grad (or the caller) has it already,
+    or if it is a view or read-only; 0-d gradients become 0-d arrays, not numpy scalars."""
+    if create_graph:
+        if not isinstance(g, Tensor):
+            g = _make(np.array(g), None, False)
+        elif id(g) in owned:
+            g = Clone.apply(g) if g._requires_grad else _make(g._data.copy(), None, False)
+    else:
+        if isinstance(g, Tensor):
+            g = g._data
+        if type(g) is not np.ndarray or id(g) in owned or g.base is not None or \
+                not g.flags.writeable:
+            g = np.array(g)
+    owned.add(id(g))
+    return g
 
 
 def _check_extra_grads(node: Function, grads: tuple) -> None:
@@ -685,7 +848,8 @@ def _prune(order: list[Function], wanted: dict[int, list[int]]
     """The nodes on paths to wanted inputs, and which of them must run backward.
 
     A node runs only if some wanted input lies below it; a wanted non-leaf
-    input just receives its gradient. Running a freed node is an error.
+    input just receives its gradient. Running a freed node is an error; a
+    freed node off the paths is passed by (what lay below it is known).
     """
     reaches: set[int] = set()
     run: set[int] = set()
@@ -693,16 +857,17 @@ def _prune(order: list[Function], wanted: dict[int, list[int]]
     for node in order:                       # inputs before outputs
         key = id(node)
         parents = node.parents
-        if parents is None:                  # freed: what lies below is unknown
-            below = key not in wanted
-        else:
-            below = False
-            for p in parents:
-                if isinstance(p, Tensor) and p._requires_grad:
+        below = False
+        for p in parents if parents is not None else node.below:
+            if isinstance(p, Tensor):
+                if p._requires_grad:
                     c = p._ctx
                     if (id(c) in reaches) if c is not None else (id(p) in wanted):
                         below = True
                         break
+            elif isinstance(p, Function) and id(p) in reaches:
+                below = True
+                break
         if below:
             if parents is None:
                 raise RuntimeError(f"backward through {node.op_name}: {_FREED}")

@@ -100,6 +100,8 @@ def cross_entropy_error(y: Any, t: Any) -> Tensor:
     if y.ndim not in (1, 2):
         raise ValueError(f"cross_entropy_error: y must be (N, C) or (C,), got shape {y.shape}")
     targets, are_labels = _labels_or_rows(t, y, "cross_entropy_error")
+    if not are_labels and isinstance(t, Tensor) and t.requires_grad:
+        targets = t.reshape(targets.shape).astype(y.dtype)     # rows that learn: keep the graph
     rows = y.reshape(1, -1) if y.ndim == 1 else y
     n = rows.shape[0]
     if are_labels:

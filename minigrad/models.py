@@ -16,7 +16,7 @@ import numpy as np
 from . import functional as F
 from . import gradcheck, ops
 from ._checks import check_bool, check_float, check_int, check_rng, check_str
-from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .engine import Tensor, bump_version, enable_grad, grad, is_grad_enabled, no_grad
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
 __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict"]
@@ -53,7 +53,8 @@ class ParamDict(dict):
             raise KeyError(f"params: the model has no parameter {key!r} "
                            f"(it has {list(self._parameters)})")
         p = self._parameters[key]
-        if value is p.data:          # `params[key] -= ...` stores the same array back
+        if value is p.data:          # `params[key] -= ...` stores the same array back,
+            bump_version(value)      # written in place: graphs that saved it are stale
             return
         array = np.asarray(_raw(value), dtype=p.data.dtype)
         if array.shape != p.data.shape:

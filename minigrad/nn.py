@@ -27,7 +27,7 @@ from . import functional as F
 from . import ops
 from ._checks import check_bool, check_float, check_int, check_rng
 from .datasets._files import create_temp
-from .engine import Tensor
+from .engine import Tensor, bump_version
 
 __all__ = [
     "Parameter", "Module", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sigmoid", "Tanh",
@@ -307,6 +307,7 @@ class Module:
             raise ValueError(f"{where}: shape mismatch for " + "; ".join(mismatched))
         for key, value in values.items():
             np.copyto(targets[key][2], value, casting="unsafe")
+            bump_version(targets[key][2])
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `state_dict()` to `path` as .npz, atomically.

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import FUNCTIONS, UFUNCS, Function, Tensor, _call, _make
+from .engine import FUNCTIONS, UFUNCS, Function, Tensor, _call, _make, bump_version, is_grad_enabled
 
 Axis = int | Sequence[int] | None
 
@@ -105,8 +105,11 @@ class Pow(Function):
                 zero = (a == 0) & (b == 0)
                 base = np.where(zero, 1, a) if np.any(zero) else a
                 ga = g * b * base ** (b - 1)
-        # d/db a**b = a**b log a, taken as 0 where a <= 0 (as at a = 0, b > 0)
-        gb = g * out * np.log(np.where(a > 0, a, 1)) if need_b else None
+        gb = None
+        if need_b:     # d/db a**b = a**b log a, as PyTorch takes it: NaN where a < 0,
+            #            -inf at a = 0 with b < 0, and 0 at a = 0 with b >= 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * out * np.log(np.where((a == 0) & (b >= 0), 1, a))
         return ga, gb
 
 
@@ -181,7 +184,10 @@ class Linear(Function):
         ctx.b_shape = None if b is None else b.shape
         out = x @ W
         if b is not None:
-            out += b
+            if b.dtype == out.dtype and b.ndim <= out.ndim:
+                out += b                  # no new array
+            else:                         # numpy's promotion and broadcasting
+                out = out + b
         return out
 
     @staticmethod
@@ -300,7 +306,9 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
-        return g * (a > 0)
+        if isinstance(a, Tensor):                # recording: stays a function of a
+            return g * Step.apply(a, False)
+        return np.where(a <= 0, 0, g)            # NaN passes the gradient, as in PyTorch
 
 
 class Abs(Function):
@@ -312,28 +320,52 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         a, = ctx.saved_tensors
+        if isinstance(a, Tensor):
+            return g * Step.apply(a, True)
         return g * np.sign(a)
 
 
+class Step(Function):
+    """The derivative of relu (signed=False: 1 where a > 0 or NaN, else 0) or of abs
+    (signed=True: sign(a)), in a's dtype.
+
+    Piecewise constant, so its own gradient is 0; recorded, it keeps the
+    gradients of relu and abs connected to a, and they differentiate again
+    (to zeros, as in PyTorch).
+    """
+
+    @staticmethod
+    def forward(ctx, a, signed):
+        ctx.shape, ctx.dtype = a.shape, a.dtype
+        return np.sign(a) if signed else (~(a <= 0)).astype(a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.zeros(ctx.shape, ctx.dtype)
+
+
 class Clip(Function):
+    """np.clip: min(max(a, lo), hi). Bounds may be tensors; each gets the gradient where
+    it is the result (as torch.clamp: where lo > hi, hi wins)."""
+
     @staticmethod
     def forward(ctx, a, lo, hi):
         if lo is None and hi is None:
             raise ValueError("clip: give at least one of lo and hi")
-        ctx.save_for_backward(a)
-        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(a, lo, hi)
         return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
-        a, = ctx.saved_tensors
-        if ctx.lo is None:
-            inside = a <= ctx.hi
-        elif ctx.hi is None:
-            inside = a >= ctx.lo
-        else:
-            inside = (a >= ctx.lo) & (a <= ctx.hi)
-        return g * inside
+        a, lo, hi = ctx.saved_tensors
+        _, need_lo, need_hi = ctx.needs_input_grad
+        if lo is None:
+            return g * (a <= hi), None, (g * (a > hi) if need_hi else None)
+        if hi is None:
+            return g * (a >= lo), (g * (a < lo) if need_lo else None), None
+        g_lo = g * ((a < lo) & (lo < hi)) if need_lo else None
+        g_hi = g * ((a > hi) | (hi < lo)) if need_hi else None
+        return g * ((a >= lo) & (a <= hi)), g_lo, g_hi
 
 
 class Maximum(Function):
@@ -345,8 +377,8 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = g * (a > b) + 0.5 * g * (a == b)      # ties share the gradient
-        return ga, g - ga
+        tie = 0.5 * g * (a == b)                   # ties share the gradient;
+        return g * ~(a <= b) + tie, g * ~(a >= b) + tie    # NaN passes it to both (PyTorch)
 
 
 class Minimum(Function):
@@ -358,8 +390,8 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = g * (a < b) + 0.5 * g * (a == b)
-        return ga, g - ga
+        tie = 0.5 * g * (a == b)
+        return g * ~(a >= b) + tie, g * ~(a <= b) + tie
 
 
 class Where(Function):
@@ -527,6 +559,11 @@ class Concatenate(Function):
     def forward(ctx, *arrays, axis=0):
         if not arrays:
             raise ValueError("concatenate: needs at least one tensor")
+        ctx.shapes = None
+        if axis is None:                  # numpy: flatten them all first
+            ctx.shapes = [np.shape(a) for a in arrays]
+            arrays = [np.ravel(a) for a in arrays]
+            axis = 0
         ndim = np.ndim(arrays[0])
         axis, = _normalize_axes(axis, ndim, "concatenate")
         try:
@@ -543,7 +580,10 @@ class Concatenate(Function):
     def backward(ctx, g):
         lead = (slice(None),) * ctx.axis
         b = ctx.bounds
-        return tuple(g[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
+        pieces = tuple(g[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
+        if ctx.shapes is not None:
+            pieces = tuple(piece.reshape(shape) for piece, shape in zip(pieces, ctx.shapes))
+        return pieces
 
 
 class Stack(Function):
@@ -570,7 +610,10 @@ class SoftmaxCrossEntropy(Function):
     """Mean cross-entropy of softmax(logits) against labels or target distributions.
 
     Fused for stability (log-sum-exp) and speed: the gradient is
-    (softmax(logits) - target) / N, with the softmax kept from the forward.
+    (softmax(logits)·Σt - t) / N, with the softmax kept from the forward (for
+    labels and for target rows that sum to 1, (softmax - t) / N). float16
+    logits are computed in float32, as PyTorch does, and the loss returned in
+    float16.
     """
 
     @staticmethod
@@ -594,19 +637,20 @@ class SoftmaxCrossEntropy(Function):
                 f"softmax_cross_entropy: targets of shape {t.shape} and dtype {t.dtype} do "
                 f"not fit logits of shape {logits.shape}: give integer labels of shape "
                 f"{logits.shape[:-1]} or float targets of shape {logits.shape}")
+        x = logits.astype(np.float32) if logits.dtype == np.float16 else logits
         # Shift by the row maxima, or by the overall maximum when every row lies
         # close enough to it that no row's exponentials can all underflow (faster).
-        top, bottom = logits.max(), logits.min()
-        close = bottom - top > (-80.0 if logits.dtype.itemsize <= 4 else -700.0)
-        shift = top if close else logits.max(axis=-1, keepdims=True)
-        z = logits - shift
+        top, bottom = x.max(), x.min()
+        close = bottom - top > (-80.0 if x.dtype.itemsize <= 4 else -700.0)
+        shift = top if close else x.max(axis=-1, keepdims=True)
+        z = x - shift
         p = np.exp(z)
         total = (p @ np.ones(p.shape[-1], p.dtype))[..., None]    # row sums, by BLAS
         p /= total                                   # the softmax, for backward
         log_total = np.log(total).reshape(n)
         z = z.reshape(n, -1)
         if labels is None:
-            loss = -(t.reshape(n, -1) * (z - log_total[:, None])).sum()
+            loss = -(t.reshape(n, -1) * (z - log_total[:, None])).sum(dtype=x.dtype)
         else:
             loss = (log_total - z[np.arange(n), labels]).sum()
         ctx.save_for_backward(logits, p, t)
@@ -627,7 +671,8 @@ class SoftmaxCrossEntropy(Function):
         if ctx.needs_input_grad[1]:               # target rows that require grad
             z = logits - ctx.shift
             g_t = (np.log(np.exp(z).sum(axis=-1, keepdims=True)) - z) * (g / ctx.n)
-        return (p - t) * (g / ctx.n), g_t
+        # rows need not sum to 1 (an all-zero row masks a sample)
+        return (p * t.sum(axis=-1, keepdims=True) - t) * (g / ctx.n), g_t
 
 
 # ------------------------------------------------------------ the public functions
@@ -721,8 +766,11 @@ def abs(a: Any) -> Tensor:  # noqa: A001 - numpy's name
 
 
 def clip(a: Any, lo: Any = None, hi: Any = None) -> Tensor:
-    """Limit values to [lo, hi]; the gradient is 1 inside, bounds included, 0 outside."""
-    return Clip.apply(a, _raw_bound(lo), _raw_bound(hi))
+    """Limit values to [lo, hi]; the gradient is 1 inside, bounds included, 0 outside.
+
+    Tensor bounds get the gradient where they are the result.
+    """
+    return Clip.apply(a, lo, hi)
 
 
 def _raw_bound(x: Any) -> Any:
@@ -788,7 +836,7 @@ def broadcast_to(a: Any, shape: Sequence[int]) -> Tensor:
 def expand_dims(a: Any, axis: Axis) -> Tensor:
     shape = np.shape(_raw_bound(a))
     axes = _normalize_axes(axis, len(shape) + len(
-        (axis,) if isinstance(axis, int) else axis), "expand_dims")
+        (axis,) if isinstance(axis, (int, np.integer)) else axis), "expand_dims")
     new = list(shape)
     for ax in sorted(axes):
         new.insert(ax, 1)
@@ -835,7 +883,14 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
     if self._requires_grad or self._ctx is not None:
         raise TypeError("setitem: a tensor in the graph cannot be changed in place; build a "
                         "new one (where, concatenate) or change .data outside the graph")
-    self.data[_index(key)] = _raw_bound(value)
+    if isinstance(value, Tensor) and value._requires_grad and is_grad_enabled():
+        raise TypeError(
+            f"setitem: the value{value._label()} requires grad, but the tensor it would be "
+            "written into is outside the graph, so its gradient would be lost; build the "
+            "result with mg.stack, mg.concatenate or mg.where instead, or write "
+            "value.detach() if only the values are wanted")
+    self._data[_index(key)] = _raw_bound(value)
+    bump_version(self._data)
 
 
 def _compare(ufunc: np.ufunc):
@@ -849,6 +904,15 @@ def _reversed(fn):
     def method(self: Tensor, other: Any) -> Tensor:
         return fn(other, self)
     return method
+
+
+def _astype(self: Tensor, dtype: np.dtype) -> Tensor:
+    """A float dtype stays in the graph; integers and bools have no gradient, so leave it."""
+    if dtype == self.dtype:
+        return self
+    if np.issubdtype(dtype, np.floating):
+        return Cast.apply(self, dtype)
+    return _make(self._data.astype(dtype), None, False)
 
 
 def _T(self: Tensor) -> Tensor:
@@ -878,8 +942,7 @@ _METHODS = {
     "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
     "broadcast_to": broadcast_to, "expand_dims": expand_dims, "squeeze": squeeze,
     "flatten": flatten, "matmul": matmul, "dot": matmul,
-    "astype": lambda self, dtype: self if np.dtype(dtype) == self.dtype else Cast.apply(
-        self, np.dtype(dtype)),
+    "astype": lambda self, dtype: _astype(self, np.dtype(dtype)),
 }
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)

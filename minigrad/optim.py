@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_bool, check_float
-from .engine import Tensor, no_grad
+from .engine import Tensor, bump_version, no_grad
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
 
@@ -103,6 +103,7 @@ class Optimizer:
         if state is None:
             state = self.state[key] = {}
         self._rule(W, g, state)
+        bump_version(W)       # graphs that saved W can no longer backward through it
 
     def _begin_step(self) -> None:
         """Hook called once per step (Adam counts steps here)."""

@@ -232,6 +232,7 @@ EXAMPLES = {
     "Tanh": [(normal(2, 3),)], "Sigmoid": [(normal(2, 3),)],
     "Log": [(positive(2, 3),)], "Sqrt": [(positive(2, 3),)],
     "Relu": [(away(2, 3),)], "Abs": [(away(2, 3),)],
+    "Step": [(away(2, 3), False), (away(2, 3), True)],
     "Clip": [(np.array([[-1.6, -0.5, 0.3], [0.8, 1.4, -0.1]]), -1.0, 1.0)],
     "Maximum": [(np.array([0.3, -1.2, 0.9]), np.array([[0.1, -0.4, 1.5], [0.6, -2.0, 0.2]]))],
     "Minimum": [(np.array([0.3, -1.2, 0.9]), np.array([[0.1, -0.4, 1.5], [0.6, -2.0, 0.2]]))],
@@ -249,9 +250,6 @@ EXAMPLES = {
     "SoftmaxCrossEntropy": [(normal(4, 3), np.array([0, 2, 1, 2])),
                             (normal(4, 3), rng.dirichlet(np.ones(3), 4))],
 }
-# Found by check_function: with float targets whose rows do not sum to 1 (drawn variants),
-# the logits' gradient is p - t where it should be p * t.sum(-1) - t.
-KNOWN_BUGS = {("SoftmaxCrossEntropy", 1): "logits gradient assumes target rows sum to 1"}
 SKIP = {"Cast": ("float32",)}     # casting to float64 on purpose
 
 
@@ -266,9 +264,7 @@ def test_every_builtin_op_has_an_example():
 
 
 @pytest.mark.parametrize("name, k", [
-    pytest.param(name, k, marks=[pytest.mark.xfail(reason=KNOWN_BUGS[name, k], strict=True)]
-                 if (name, k) in KNOWN_BUGS else [])
-    for name in sorted(EXAMPLES) for k in range(len(EXAMPLES[name]))])
+    (name, k) for name in sorted(EXAMPLES) for k in range(len(EXAMPLES[name]))])
 def test_builtin_op_passes(name, k):
     example = EXAMPLES[name][k]
     if isinstance(example[-1], dict):
