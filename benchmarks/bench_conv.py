@@ -10,7 +10,8 @@ backward, the gradient of every layer's input computed (as the book's
 layers do). Contenders run in interleaved rounds; ratios are of medians.
 
 The memory part traces (tracemalloc) the peak allocated during one
-convolution forward and backward (x, W and b all needing gradients).
+convolution forward and backward (x, W and b all needing gradients, the
+output kept until backward ends, given the upstream gradient dout).
 """
 
 from __future__ import annotations
@@ -244,12 +245,14 @@ def conv_memory(x: np.ndarray, init: dict[str, np.ndarray]) -> tuple[int, int]:
 
     def book() -> None:
         layer = BookConvolution(W, b)
-        layer.forward(x)
+        out = layer.forward(x)              # the output lives on through backward in both
         layer.backward(dout)
+        del out
 
     def graph() -> None:
         xs, Ws, bs = (mg.Tensor(a, requires_grad=True) for a in (x, W, b))
-        F.conv2d(xs, Ws, bs).backward(dout)
+        out = F.conv2d(xs, Ws, bs)
+        out.backward(dout)                  # (backward copies dout, as it always does)
 
     book(), graph()                   # warm up
     return peak_bytes(book), peak_bytes(graph)
