@@ -240,9 +240,9 @@ def conv2d(x: Any, W: Any, b: Any = None, stride: IntPair = 1, padding: IntPair 
                          f"larger than the input padded by {p}") from None
     fn = w_shape[0]
     col = conv.Im2col.apply(x, w_shape[2:], s, p)
-    W = _tensor(W)
-    out = ops.linear(col, W.reshape(fn, -1).T, b)          # (N*OH*OW, FN)
-    return out.reshape(x_shape[0], oh, ow, fn).transpose(0, 3, 1, 2)
+    weights = ops.transpose(ops.reshape(W, (fn, -1)))       # (C*FH*FW, FN)
+    out = ops.linear(col, weights, b)                        # (N*OH*OW, FN)
+    return ops.transpose(ops.reshape(out, (x_shape[0], oh, ow, fn)), (0, 3, 1, 2))
 
 
 def _pool_args(x: Any, kernel_size: Any, stride: Any, padding: Any, op: str
@@ -277,8 +277,8 @@ def avg_pool2d(x: Any, kernel_size: IntPair, stride: IntPair | None = None,
     k, s, p = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
     n, c = np.shape(_data(x))[:2]
     oh, ow = conv.output_size(np.shape(_data(x)), k, s, p, "avg_pool2d")
-    col = conv.Im2col.apply(x, k, s, p).reshape(n, oh, ow, c, k[0] * k[1])
-    return ops.mean(col, axis=-1).transpose(0, 3, 1, 2)
+    col = ops.reshape(conv.Im2col.apply(x, k, s, p), (n, oh, ow, c, k[0] * k[1]))
+    return ops.transpose(ops.mean(col, axis=-1), (0, 3, 1, 2))
 
 
 def flatten(x: Any, start_dim: int = 1, end_dim: int = -1) -> Tensor:
