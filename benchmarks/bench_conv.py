@@ -261,7 +261,7 @@ def conv_memory(x: np.ndarray, init: dict[str, np.ndarray]) -> tuple[int, int]:
 def main(quick: bool = False, peers: bool = True) -> list[str]:
     rounds = 10 if quick else 40
     torch = torch_or_none() if peers else None
-    rows, worst_book, worst_torch, notes = [], 0.0, 0.0, []
+    rows, worst_book, worst_torch = [], 0.0, 0.0
     for dtype in (np.float64, np.float32):
         x, t, init = setup(dtype)
         contenders = {"book's layers, by hand": book_step(x, t, init),
@@ -299,7 +299,7 @@ def main(quick: bool = False, peers: bool = True) -> list[str]:
               "tracemalloc:", "",
               table(["dtype", "book's layer, MiB", "minigrad, MiB", "ratio"], memory_rows), "",
               f"Target ≤ {TARGET_MEMORY}× the hand-written layer: worst {worst_memory:.2f}× — "
-              f"{status(worst_memory <= TARGET_MEMORY)}", *notes,
+              f"{status(worst_memory <= TARGET_MEMORY)}",
               f"(median of {rounds} interleaved rounds; {machine()})"]
     return lines
 
