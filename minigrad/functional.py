@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import conv, ops
 from .engine import Tensor, _make
 
 __all__ = [
@@ -157,3 +157,145 @@ def dropout(x: Any, p: float = 0.5, training: bool = True,
     mask = (draw >= p).astype(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64)
     mask /= 1.0 - p
     return x * mask
+
+
+# ------------------------------------------------------------ convolutional networks
+#
+# Images are (N, C, H, W). Sizes (kernel, stride, padding) are an int or a
+# pair (height, width). The output size is floor((H + 2 * padding - kernel)
+# / stride) + 1, as in PyTorch and the book.
+
+__all__ += ["im2col", "col2im", "conv2d", "max_pool2d", "avg_pool2d", "flatten"]
+
+IntPair = int | tuple[int, int]
+
+
+def _image_shape(x: Any, op: str) -> tuple[int, ...]:
+    shape = tuple(np.shape(_data(x)))
+    if len(shape) != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape}")
+    return shape
+
+
+def _window_args(x: Any, kernel: Any, stride: Any, padding: Any, op: str,
+                 kernel_name: str = "kernel_size", padding_name: str = "padding"
+                 ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    _image_shape(x, op)
+    k = conv.pair(kernel, kernel_name, op, 1)
+    s = conv.pair(stride, "stride", op, 1)
+    p = conv.pair(padding, padding_name, op, 0)
+    conv.output_size(np.shape(_data(x)), k, s, p, op)
+    return k, s, p
+
+
+def im2col(x: Any, kh: int, kw: int, stride: IntPair = 1, pad: IntPair = 0) -> Tensor:
+    """The book's im2col: every kh×kw window of x (N, C, H, W) as one row.
+
+    Returns (N*OH*OW, C*kh*kw), rows ordered (n, oh, ow) and columns
+    (c, kh, kw), the padding filled with zeros. Differentiable (its gradient
+    is col2im), built with one copy from a strided view of x.
+    """
+    k, s, p = _window_args(x, (kh, kw), stride, pad, "im2col", "kh, kw", "pad")
+    return conv.Im2col.apply(x, k, s, p)
+
+
+def col2im(col: Any, input_shape: tuple[int, ...], kh: int, kw: int, stride: IntPair = 1,
+           pad: IntPair = 0) -> Tensor:
+    """The book's col2im: the rows of `col` added back into an image of `input_shape`.
+
+    Where windows overlap their values add up (col2im is the adjoint of im2col,
+    not its inverse); what falls into the padding is dropped.
+    """
+    shape = tuple(int(n) for n in input_shape)
+    if len(shape) != 4:
+        raise ValueError(f"col2im: input_shape must be (N, C, H, W), got {shape}")
+    k = conv.pair((kh, kw), "kh, kw", "col2im", 1)
+    s = conv.pair(stride, "stride", "col2im", 1)
+    p = conv.pair(pad, "pad", "col2im", 0)
+    return conv.Col2im.apply(col, shape, k, s, p)
+
+
+def conv2d(x: Any, W: Any, b: Any = None, stride: IntPair = 1, padding: IntPair = 0) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch and the book): (N, C, H, W) → (N, FN, OH, OW).
+
+    W is (FN, C, FH, FW) and b (FN,). Computed as the book does: im2col(x)
+    @ W.reshape(FN, -1).T + b, one matrix product, reshaped to (N, FN, OH, OW)
+    (a transposed view, as in the book). Its gradient comes from the graph.
+    """
+    x_shape, w_shape = tuple(np.shape(_data(x))), tuple(np.shape(_data(W)))
+    both = f"input of shape {x_shape} and weight of shape {w_shape}"
+    if len(x_shape) != 4 or len(w_shape) != 4:
+        raise ValueError(f"conv2d: {both}: both must be 4-D, input (N, C, H, W) and "
+                         "weight (FN, C, FH, FW)")
+    if x_shape[1] != w_shape[1]:
+        raise ValueError(f"conv2d: {both} do not fit: the weight expects {w_shape[1]} "
+                         f"channels, the input has {x_shape[1]}")
+    if b is not None and tuple(np.shape(_data(b))) != (w_shape[0],):
+        raise ValueError(f"conv2d: bias of shape {np.shape(_data(b))} does not fit weight of "
+                         f"shape {w_shape}: expected ({w_shape[0]},)")
+    s = conv.pair(stride, "stride", "conv2d", 1)
+    p = conv.pair(padding, "padding", "conv2d", 0)
+    try:
+        oh, ow = conv.output_size(x_shape, w_shape[2:], s, p, "conv2d")
+    except ValueError:
+        raise ValueError(f"conv2d: {both} do not fit: the {w_shape[2]}x{w_shape[3]} kernel is "
+                         f"larger than the input padded by {p}") from None
+    fn = w_shape[0]
+    col = conv.Im2col.apply(x, w_shape[2:], s, p)
+    weights = ops.transpose(ops.reshape(W, (fn, -1)))       # (C*FH*FW, FN)
+    out = ops.linear(col, weights, b)                        # (N*OH*OW, FN)
+    return ops.transpose(ops.reshape(out, (x_shape[0], oh, ow, fn)), (0, 3, 1, 2))
+
+
+def _pool_args(x: Any, kernel_size: Any, stride: Any, padding: Any, op: str
+               ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    k, s, p = _window_args(x, kernel_size, kernel_size if stride is None else stride,
+                           padding, op)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}")
+    return k, s, p
+
+
+def max_pool2d(x: Any, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: IntPair = 0) -> Tensor:
+    """The maximum of each window of x (N, C, H, W); stride defaults to kernel_size.
+
+    The padding is -inf (it never wins), and at most half the kernel, as in
+    PyTorch. Ties: the gradient goes to the first maximum of the window in
+    row-major order (as PyTorch's and the book's argmax), not shared as
+    `max` shares it. One fused node.
+    """
+    k, s, p = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
+    return conv.MaxPool2d.apply(x, k, s, p)
+
+
+def avg_pool2d(x: Any, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: IntPair = 0) -> Tensor:
+    """The mean of each window of x (N, C, H, W); stride defaults to kernel_size.
+
+    The padding is zeros and counts in the mean (PyTorch's default
+    count_include_pad=True). Composed: im2col, then a mean over each window.
+    """
+    k, s, p = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
+    n, c = np.shape(_data(x))[:2]
+    oh, ow = conv.output_size(np.shape(_data(x)), k, s, p, "avg_pool2d")
+    col = ops.reshape(conv.Im2col.apply(x, k, s, p), (n, oh, ow, c, k[0] * k[1]))
+    return ops.transpose(ops.mean(col, axis=-1), (0, 3, 1, 2))
+
+
+def flatten(x: Any, start_dim: int = 1, end_dim: int = -1) -> Tensor:
+    """Merge the axes start_dim..end_dim into one; by default all but the batch axis.
+
+    (N, C, H, W) → (N, C*H*W), as nn.Flatten and the book's Affine layer do.
+    `flatten(x, 0)` flattens everything, as `minigrad.flatten` and torch.flatten.
+    """
+    shape = tuple(np.shape(_data(x)))
+    ndim = max(len(shape), 1)
+    start, end = (ops._normalize_axes(d, ndim, "flatten")[0] for d in (start_dim, end_dim))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for shape {shape}")
+    if not shape:
+        return ops.reshape(_tensor(x), (1,))
+    merged = int(np.prod(shape[start:end + 1]))
+    return ops.reshape(_tensor(x), shape[:start] + (merged,) + shape[end + 1:])

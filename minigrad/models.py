@@ -1,4 +1,5 @@
-"""The book's networks on the graph: TwoLayerNet (chapters 4-5) and MultiLayerNet (chapter 6).
+"""The book's networks on the graph: TwoLayerNet (chapters 4-5), MultiLayerNet (chapter 6)
+and SimpleConvNet (chapter 7).
 
 They keep the book's interface — a `params` dict of ndarrays, `predict`,
 `loss`, `accuracy`, `numerical_gradient` and `gradient` returning dicts of
@@ -8,6 +9,7 @@ so `minigrad.optim` optimizers, `state_dict` and `save`/`load` work on them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +21,7 @@ from ._checks import check_bool, check_float, check_int, check_rng, check_str
 from .engine import Tensor, bump_version, enable_grad, grad, is_grad_enabled, no_grad
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
-__all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict"]
+__all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict", "SimpleConvNet"]
 
 _ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
 
@@ -303,3 +305,115 @@ class MultiLayerNet(_BookNetwork):
 
     def extra_repr(self) -> str:
         return f"sizes={list(self.sizes)}, activation={self.activation!r}"
+
+
+class SimpleConvNet(_BookNetwork):
+    """The book's chapter-7 network: conv → ReLU → 2×2 max-pool → Affine → ReLU → Affine.
+
+    `input_dim` is (C, H, W); `conv_param` holds filter_num, filter_size,
+    pad and stride as in the book. Weights start as `weight_init_std *
+    randn` (from `rng`, a Generator or seed, else numpy's global state), biases
+    at zero. `params` holds W1 (filter_num, C, filter_size, filter_size), b1,
+    W2 (filter_num * pooled H * pooled W, hidden_size), b2, W3, b3, shared
+    with the model. x is (N, C, H, W); t holds labels or one-hot rows.
+    """
+
+    def __init__(self, input_dim: Sequence[int] = (1, 28, 28),
+                 conv_param: dict[str, int] | None = None, hidden_size: int = 100,
+                 output_size: int = 10, weight_init_std: float = 0.01,
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        param = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
+        unknown = set(conv_param or {}) - set(param)
+        if unknown:
+            raise ValueError(f"SimpleConvNet: unknown conv_param keys {sorted(unknown)}; "
+                             f"use {sorted(param)}")
+        param.update(conv_param or {})
+        if len(input_dim) != 3:
+            raise ValueError(f"SimpleConvNet: input_dim must be (C, H, W), got {input_dim!r}")
+        channels, height, width = (int(n) for n in input_dim)
+        fn, fs = int(param["filter_num"]), int(param["filter_size"])
+        pad, stride = int(param["pad"]), int(param["stride"])
+        conv_h = (height + 2 * pad - fs) // stride + 1
+        conv_w = (width + 2 * pad - fs) // stride + 1
+        if conv_h < 2 or conv_w < 2 or fn < 1 or stride < 1 or pad < 0:
+            raise ValueError(f"SimpleConvNet: conv_param {param} does not fit input_dim "
+                             f"{tuple(input_dim)}: the convolution's output ({conv_h}x{conv_w}) "
+                             "must be at least 2x2 for the 2x2 pooling")
+        pooled = fn * (conv_h // 2) * (conv_w // 2)
+        if isinstance(rng, (int, np.integer)):
+            rng = np.random.default_rng(rng)
+        std = float(weight_init_std)
+        self.W1 = Parameter(std * _rng_normal(rng, (fn, channels, fs, fs)))
+        self.b1 = Parameter(np.zeros(fn))
+        self.W2 = Parameter(std * _rng_normal(rng, (pooled, hidden_size)))
+        self.b2 = Parameter(np.zeros(hidden_size))
+        self.W3 = Parameter(std * _rng_normal(rng, (hidden_size, output_size)))
+        self.b3 = Parameter(np.zeros(output_size))
+        self.input_dim = (channels, height, width)
+        self.conv_param = param
+        self.sizes = (hidden_size, output_size)
+        self._keys = ("W1", "b1", "W2", "b2", "W3", "b3")
+        self.params = ParamDict({k: getattr(self, k) for k in self._keys})
+
+    def predict(self, x: Any) -> Tensor:
+        """Scores (logits) of shape (N, output_size) for images x of shape (N, C, H, W)."""
+        shape = tuple(np.shape(_raw(x)))
+        if shape[1:] != self.input_dim:
+            expected = ", ".join(str(n) for n in self.input_dim)
+            raise ValueError(f"SimpleConvNet: input of shape {shape} does not fit input_dim "
+                             f"{self.input_dim}: expected (N, {expected})")
+        p = self.conv_param
+        h = ops.relu(F.conv2d(x, self.W1, self.b1, stride=p["stride"], padding=p["pad"]))
+        h = F.flatten(F.max_pool2d(h, 2, 2))
+        h = ops.relu(ops.linear(h, self.W2, self.b2))
+        return ops.linear(h, self.W3, self.b3)
+
+    forward = predict
+
+    def loss(self, x: Any, t: Any) -> Tensor:
+        """Mean softmax cross-entropy of predict(x) against t (a scalar Tensor)."""
+        return ops.softmax_cross_entropy(self.predict(x), t)
+
+    def accuracy(self, x: Any, t: Any, batch_size: int = 100) -> float:
+        """Fraction of images classified as their target, evaluated `batch_size` at a time."""
+        x, t = _raw(x), np.asarray(_raw(t))
+        if t.ndim != 1:
+            t = np.argmax(t, axis=1)
+        if len(x) == 0:
+            return 0.0
+        correct = 0
+        with no_grad():
+            for start in range(0, len(x), batch_size):
+                y = self.predict(x[start:start + batch_size]).data
+                correct += int(np.sum(np.argmax(y, axis=1) == t[start:start + batch_size]))
+        return correct / len(x)
+
+    def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """The gradient of the loss by central differences (slow: use a small input)."""
+        with no_grad():
+            def loss_W(_: Any) -> Tensor:
+                return self.loss(x, t)
+
+            return {k: gradcheck.numerical_gradient(loss_W, self.params[k]) for k in self._keys}
+
+    def gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """The gradient of the loss by one backward pass; `.grad` is left alone."""
+        params = [getattr(self, k) for k in self._keys]
+        with enable_grad():
+            grads = grad(self.loss(x, t), params)
+        return {k: g.data for k, g in zip(self._keys, grads, strict=True)}
+
+    def save_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
+        """Write the parameters to `file_name` (.npz, written atomically, no pickle)."""
+        self.save(file_name)
+
+    def load_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
+        """Read parameters written by `save_params` into the model (shapes checked)."""
+        self.load(file_name)
+
+    def extra_repr(self) -> str:
+        p = self.conv_param
+        return (f"input_dim={self.input_dim}, filter_num={p['filter_num']}, "
+                f"filter_size={p['filter_size']}, pad={p['pad']}, stride={p['stride']}, "
+                f"hidden_size={self.sizes[0]}, output_size={self.sizes[1]}")

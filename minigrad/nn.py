@@ -741,3 +741,88 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+# ------------------------------------------------------------ convolutional layers
+
+__all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
+
+
+class Conv2d(Module):
+    """2-D convolution of (N, C, H, W) images, the book's Convolution layer (see F.conv2d).
+
+    `W` has shape (out_channels, in_channels, kh, kw) as in the book and
+    PyTorch; `b` (out_channels,). `weight_init` as for `Linear`, with fan-in
+    in_channels * kh * kw; biases start at zero.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 bias: bool = True, *, weight_init: str | float = "std",
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        from .conv import pair
+
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"Conv2d: channels must be positive, got in_channels={in_channels}, "
+                             f"out_channels={out_channels}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = pair(stride, "stride", "Conv2d", 1)
+        self.padding = pair(padding, "padding", "Conv2d", 0)
+        kh, kw = self.kernel_size
+        std = init_std(weight_init, self.in_channels * kh * kw, "Conv2d")
+        self.W = Parameter(std * _rng_normal(rng, (self.out_channels, self.in_channels, kh, kw)))
+        self.b = Parameter(np.zeros(self.out_channels)) if bias else None
+
+    @property
+    def weight(self) -> Parameter:
+        return self.W
+
+    @property
+    def bias(self) -> Parameter | None:
+        return self.b
+
+    def forward(self, x: Any) -> Tensor:
+        return F.conv2d(x, self.W, self.b, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, bias={self.b is not None}")
+
+
+class MaxPool2d(Module):
+    """The maximum of each window (see F.max_pool2d); stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Any) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(MaxPool2d):
+    """The mean of each window, zero padding included (see F.avg_pool2d)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Flatten(Module):
+    """Merge axes start_dim..end_dim (by default all but the batch axis), see F.flatten."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

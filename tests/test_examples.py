@@ -311,3 +311,49 @@ def test_book_sgd_reaches_095_on_digits_with_its_own_defaults(tmp_path: Path) ->
         assert process.returncode == 0, stderr
         assert "sgd lr=" in stdout
         assert final_test_accuracy(stdout) >= 0.95, (seed, stdout)
+
+
+# ------------------------------------------------------------ the convolutional network
+
+TRAINING_TIME = re.compile(r"^training time: ([\d.]+) s \(([\d.]+) s of CPU time\)$", re.M)
+
+
+def test_convnet_on_digits_reaches_97_percent_in_under_30_seconds(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    result = run("train_convnet.py", "--plot", "curves.png", "--filters-plot", "filters.png",
+                 "--save", "params.npz", cwd=tmp_path, timeout=600)   # a busy machine
+    assert result.returncode == 0, result.stderr
+    assert "SimpleConvNet(30 3x3 filters, pad 1, hidden 100)" in result.stdout
+    epochs = EPOCH_LINE.findall(result.stdout)
+    assert [int(e[0]) for e in epochs] == list(range(1, len(epochs) + 1))
+    accuracy = final_test_accuracy(result.stdout)
+    assert accuracy >= 0.97
+    # CPU time, which a busy shared machine does not inflate as it does the wall clock
+    # (about 3 s on an idle one)
+    seconds = TRAINING_TIME.search(result.stdout)
+    assert seconds and float(seconds.group(2)) < 30, result.stdout
+    assert_png(tmp_path / "curves.png")
+    assert_png(tmp_path / "filters.png")
+
+    # the saved parameters reproduce the printed accuracy (float32, as trained)
+    from minigrad.datasets import load_digits
+    from minigrad.models import SimpleConvNet
+
+    _, (x_test, t_test) = load_digits(flatten=False)
+    net = SimpleConvNet((1, 8, 8), {"filter_size": 3, "pad": 1}).to(np.float32)
+    net.load_params(tmp_path / "params.npz")
+    assert net.accuracy(x_test, t_test) == pytest.approx(accuracy, abs=5e-5)
+
+
+def test_convnet_help_and_bad_arguments(tmp_path: Path) -> None:
+    result = run("train_convnet.py", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for option in ("--dataset", "--epochs", "--filters-plot", "fashion-mnist"):
+        assert option in result.stdout
+    result = run("train_convnet.py", "--epochs", "0", cwd=tmp_path)
+    assert result.returncode == 2 and "--epochs must be at least 1" in result.stderr
+    result = run("train_convnet.py", "--dataset", "mnist", "--data-root",
+                 str(tmp_path / "nowhere"), "--split-test", "8000", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "MNIST test files" in result.stderr and "Traceback" not in result.stderr
