@@ -6,7 +6,7 @@ import minigrad as mg
 from minigrad.gradcheck import gradcheck
 
 
-def huber(pred, target, delta=1.0):
+def huber(pred: mg.Tensor, target: np.ndarray | float, delta: float = 1.0) -> mg.Tensor:
     r = pred - target
     return mg.where(abs(r) <= delta, 0.5 * r ** 2, delta * (abs(r) - 0.5 * delta)).mean()
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .engine import Tensor, _make
+from .engine import ArrayLike, Tensor, _make
 
 __all__ = [
     "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",
@@ -39,7 +39,7 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
-def step_function(x: Any) -> Tensor:
+def step_function(x: ArrayLike) -> Tensor:
     """1 where x > 0, else 0 (the perceptron's activation, in x's float dtype).
 
     It has no gradient: the result never requires grad, because the
@@ -50,22 +50,23 @@ def step_function(x: Any) -> Tensor:
     return _make((data > 0).astype(dtype), None, False)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
+def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis`, stable for any finite x.
 
     The row maximum is subtracted first as a constant (softmax does not
     change under a shift), so no exponential overflows.
     """
     x = _tensor(x)
-    shift = np.max(x.data, axis=axis, keepdims=True)
+    shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
     e = ops.exp(x - shift)
     return e / ops.sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along `axis`, computed as z - log(sum(exp(z))) with z = x - max(x)."""
     x = _tensor(x)
-    z = x - np.max(x.data, axis=axis, keepdims=True)
+    shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
+    z = x - shift
     return z - ops.log(ops.sum(ops.exp(z), axis=axis, keepdims=True))
 
 
@@ -88,7 +89,7 @@ def _labels_or_rows(t: Any, y: Tensor, op: str) -> tuple[np.ndarray, bool]:
         f"one-hot/probability rows of shape {tuple(y_shape)}")
 
 
-def cross_entropy_error(y: Any, t: Any) -> Tensor:
+def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     """The book's cross-entropy of probabilities y against targets t, mean over the batch.
 
     y is (N, C) or (C,) probabilities (e.g. a softmax output); t is one-hot
@@ -108,7 +109,7 @@ def cross_entropy_error(y: Any, t: Any) -> Tensor:
     return -ops.sum(targets * ops.log(rows + 1e-7)) / n
 
 
-def mean_squared_error(y: Any, t: Any) -> Tensor:
+def mean_squared_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     """The book's sum of squares error 0.5 * sum((y - t)**2) (a sum, not a mean over the batch).
 
     y and t must have the same shape: a silent broadcast of, say, (N, 1)
@@ -122,20 +123,19 @@ def mean_squared_error(y: Any, t: Any) -> Tensor:
     return 0.5 * ops.sum(d * d)
 
 
-def accuracy(y: Any, t: Any) -> float:
+def accuracy(y: ArrayLike, t: ArrayLike) -> float:
     """Fraction of rows whose largest score in y is at the target class (labels or one-hot t)."""
-    y = _data(y)
-    t = _data(t)
-    predicted = np.argmax(y, axis=-1)
-    if t.ndim == y.ndim and t.shape[-1] == y.shape[-1] and y.ndim > 0:
-        t = np.argmax(t, axis=-1)
-    if t.shape != predicted.shape:
-        raise ValueError(f"accuracy: targets of shape {t.shape} do not fit predictions of "
-                         f"shape {y.shape}")
-    return float(np.mean(predicted == t)) if predicted.size else 0.0
+    scores, targets = _data(y), _data(t)
+    predicted = np.argmax(scores, axis=-1)
+    if targets.ndim == scores.ndim and targets.shape[-1] == scores.shape[-1] and scores.ndim > 0:
+        targets = np.argmax(targets, axis=-1)
+    if targets.shape != predicted.shape:
+        raise ValueError(f"accuracy: targets of shape {targets.shape} do not fit predictions "
+                         f"of shape {scores.shape}")
+    return float(np.mean(predicted == targets)) if predicted.size else 0.0
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True,
+def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
             rng: np.random.Generator | None = None) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p).
 

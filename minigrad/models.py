@@ -8,14 +8,14 @@ so `minigrad.optim` optimizers, `state_dict` and `save`/`load` work on them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import functional as F
 from . import gradcheck, ops
-from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .engine import ArrayLike, Tensor, enable_grad, grad, is_grad_enabled, no_grad
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
 __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict"]
@@ -23,7 +23,7 @@ __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict"]
 _ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
 
 
-def _activation(name: str, model: str) -> Any:
+def _activation(name: str, model: str) -> Callable[[ArrayLike], Tensor]:
     try:
         return _ACTIVATIONS[name.lower()]
     except (KeyError, AttributeError):
@@ -35,7 +35,7 @@ def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-class ParamDict(dict):
+class ParamDict(dict[str, np.ndarray]):
     """The book's `params` dict: name -> ndarray, each shared with the model's Parameter.
 
     Updating an array in place (`params["W1"] -= lr * g`) updates the model;
@@ -153,8 +153,8 @@ class TwoLayerNet(_BookNetwork):
 class _Block(Module):
     """One hidden layer of MultiLayerNet: Affine → [BatchNorm] → activation → [Dropout]."""
 
-    def __init__(self, affine: Linear, act: Any, batchnorm: BatchNorm1d | None,
-                 dropout: Dropout | None) -> None:
+    def __init__(self, affine: Linear, act: Callable[[ArrayLike], Tensor],
+                 batchnorm: BatchNorm1d | None, dropout: Dropout | None) -> None:
         super().__init__()
         self.affine = affine
         self.batchnorm = batchnorm
@@ -162,7 +162,7 @@ class _Block(Module):
         self._act = act
 
     def forward(self, x: Any) -> Tensor:
-        h = self.affine(x)
+        h: Tensor = self.affine(x)
         if self.batchnorm is not None:
             h = self.batchnorm(h)
         h = self._act(h)
@@ -206,13 +206,12 @@ class MultiLayerNet(_BookNetwork):
             block = _Block(affine, act, bn, drop)
             setattr(self, f"layer{i}", block)
             self.hidden.append(block)
-            named[f"W{i}"], named[f"b{i}"] = affine.W, affine.b
-            if bn is not None:
-                named[f"gamma{i}"], named[f"beta{i}"] = bn.gamma, bn.beta
+            for layer in (affine, bn) if bn is not None else (affine,):   # W, b, gamma, beta
+                named.update((f"{key}{i}", p) for key, p in layer.named_parameters())
         last = len(sizes) - 1
         std = init_std(weight_init_std, sizes[-2], "MultiLayerNet")
         self.output = Linear(sizes[-2], sizes[-1], weight_init=std, rng=rng)
-        named[f"W{last}"], named[f"b{last}"] = self.output.W, self.output.b
+        named.update((f"{key}{last}", p) for key, p in self.output.named_parameters())
         self._named = named
         self._weights = [block.affine.W for block in self.hidden] + [self.output.W]
         self.params = ParamDict(named)
@@ -231,7 +230,8 @@ class MultiLayerNet(_BookNetwork):
     def _forward(self, x: Any) -> Tensor:
         for block in self.hidden:
             x = block(x)
-        return self.output(x)
+        out: Tensor = self.output(x)
+        return out
 
     forward = predict
 
@@ -239,7 +239,7 @@ class MultiLayerNet(_BookNetwork):
         """Softmax cross-entropy plus 0.5·λ·ΣW² (the book's weight decay)."""
         loss = ops.softmax_cross_entropy(self.predict(x, train_flg), t)
         if self.weight_decay_lambda:
-            decay = 0.0
+            decay: Tensor | float = 0.0
             for W in self._weights:
                 decay = decay + ops.sum(W * W)
             loss = loss + 0.5 * self.weight_decay_lambda * decay

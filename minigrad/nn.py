@@ -21,7 +21,7 @@ import numpy as np
 
 from . import functional as F
 from . import ops
-from .engine import Tensor
+from .engine import ArrayLike, Tensor
 
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "Dropout",
@@ -84,6 +84,9 @@ class Module:
     """
 
     training: bool
+    _parameters: dict[str, Parameter]      # the registries, filled by __setattr__
+    _buffers: dict[str, np.ndarray]
+    _modules: dict[str, Module]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -317,7 +320,8 @@ def _write_npz(f: Any, state: dict[str, np.ndarray]) -> None:
                              f"(got {type(value).__name__}"
                              + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else "")
                              + "); .npz files are written without pickles")
-    np.savez(f, **state)
+    arrays: dict[str, Any] = state      # (typed loosely: numpy's stub reserves a keyword)
+    np.savez(f, **arrays)
 
 
 class Linear(Module):
@@ -437,6 +441,9 @@ class BatchNorm1d(Module):
     statistics. Then y = gamma * x_hat + beta (gamma, beta learned).
     """
 
+    running_mean: np.ndarray       # buffers, registered in __init__
+    running_var: np.ndarray
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True) -> None:
         super().__init__()
@@ -451,7 +458,7 @@ class BatchNorm1d(Module):
         self.register_buffer("running_mean", np.zeros(num_features))
         self.register_buffer("running_var", np.ones(num_features))
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: ArrayLike) -> Tensor:
         shape = tuple(np.shape(x))
         if len(shape) != 2 or shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape "
@@ -473,7 +480,7 @@ class BatchNorm1d(Module):
             self.running_var += m * var.data * (n / (n - 1))
         else:
             x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
-        if self.gamma is not None:
+        if self.gamma is not None and self.beta is not None:
             return x_hat * self.gamma + self.beta
         return x_hat
 

@@ -716,7 +716,7 @@ def relu(a: Any) -> Tensor:
     return Relu.apply(a)
 
 
-def abs(a: Any) -> Tensor:  # noqa: A001 - numpy's name
+def abs(a: Any) -> Tensor:
     return Abs.apply(a)
 
 
@@ -743,7 +743,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Where.apply(np.array(condition, dtype=bool), a, b)     # a copy, kept for backward
 
 
-def sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Sum.apply(a, axis, keepdims)
 
 
@@ -753,11 +753,11 @@ def mean(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Sum.apply(a, axis, keepdims) / count
 
 
-def max(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Max.apply(a, axis, keepdims)
 
 
-def min(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Min.apply(a, axis, keepdims)
 
 
@@ -903,8 +903,8 @@ def _np_where(condition: Any, *choices: Any) -> Any:
     return where(condition, *choices)
 
 
-def _np_clip(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None,  # noqa: A002
-             max: Any = None) -> Tensor:  # noqa: A002
+def _np_clip(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None,
+             max: Any = None) -> Tensor:
     return clip(a, a_min if min is None else min, a_max if max is None else max)
 
 

@@ -75,7 +75,7 @@ def broadcastable_shapes(num_shapes: int = 2, *, min_dims: int = 0, max_dims: in
 
 
 @st.composite
-def broadcastable_arrays(draw: Callable, num_arrays: int = 2, *, min_dims: int = 0,
+def broadcastable_arrays(draw: st.DrawFn, /, num_arrays: int = 2, *, min_dims: int = 0,
                          max_dims: int = 3, max_side: int = 4, **options: Any
                          ) -> tuple[np.ndarray, ...]:
     """`num_arrays` arrays of mutually broadcastable shapes, drawn as by `grad_arrays`."""
@@ -201,7 +201,7 @@ def _run_step(name: str, args: list[Any], params: dict[str, Any]) -> Any:
 
 
 @st.composite
-def programs(draw: Callable, *, max_inputs: int = 3, max_steps: int = 6,
+def programs(draw: st.DrawFn, *, max_inputs: int = 3, max_steps: int = 6,
              max_dims: int = 3, max_side: int = 3) -> tuple[Program, list[np.ndarray]]:
     """A random program and inputs for it: `(program, arrays)`.
 
