@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import numpy as np
-import numpy.typing as npt
 from numpy.typing import DTypeLike
 
 from . import modes
@@ -41,8 +40,8 @@ __all__ = [
     "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "AnomalyError",
 ]
 
-# What ops accept where a tensor goes: a Tensor, or anything numpy turns into an array.
-ArrayLike: TypeAlias = "Tensor | npt.ArrayLike"
+# What ops accept where a tensor goes: a Tensor, an ndarray, a number, or (nested) lists of them.
+ArrayLike: TypeAlias = "Tensor | np.ndarray | np.generic | complex | list[Any] | tuple[Any, ...]"
 Axis: TypeAlias = "int | Sequence[int] | None"
 
 
