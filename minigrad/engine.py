@@ -370,7 +370,7 @@ class Tensor:
                                edgeitems=3, prefix="tensor(")
         extras = [f"dtype={self.data.dtype}"]
         if self._ctx is not None:
-            extras.append(f"op={type(self._ctx).__name__}")
+            extras.append(f"op={self._ctx.op_name}")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         if self.name:

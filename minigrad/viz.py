@@ -134,8 +134,8 @@ def _tensor_label(t: Tensor, show_shapes: bool, show_grads: bool, truncated: boo
 
 
 def _op_label(node: Function) -> tuple[str, bool]:
-    """The op's class name, its non-tensor arguments, or that backward freed it."""
-    name = type(node).__name__
+    """The op's name, its non-tensor arguments, or that backward freed it."""
+    name = node.op_name
     parents = getattr(node, "parents", None)
     if parents is None:
         return f"{name}\n(freed by backward)", True
