@@ -18,7 +18,7 @@ import gc
 import re
 import reprlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -84,6 +84,11 @@ class Function:
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
     op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
 
+    if TYPE_CHECKING:
+        # A forward keeps what its backward needs as attributes of ctx (ctx.shape = ...).
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
@@ -100,12 +105,16 @@ class Function:
         """
         raise NotImplementedError
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, method: Names = (), reflected: Names = (), numpy: Any = (),
+                          **kwargs: Any) -> None:
+        """Give the op its name and `apply`, and register it: `class Exp(Function,
+        method="exp", numpy=np.exp)` makes `t.exp()` and `np.exp(t)` call `Exp.apply`."""
         super().__init_subclass__(**kwargs)
         if "op_name" not in cls.__dict__:
             cls.op_name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
         if "apply" not in cls.__dict__:
-            cls.apply = staticmethod(_make_apply(cls))
+            cls.apply = staticmethod(_make_apply(cls))  # type: ignore[method-assign]
+        register(method=method, reflected=reflected, numpy=numpy)(cls.apply)
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays that `backward` needs (inputs, output or constants)."""
@@ -179,14 +188,17 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
             modes.check_forward(cls, arrays, out)
         if record and _mode.enabled:
             ctx.parents = args
+            if kwargs:
+                ctx.options = kwargs         # shown in pictures
             ctx._out_id = out_id
             if modes.anomaly_depth:
                 ctx.created_at = modes.user_line()
             return _make(out, ctx, True)
         return _make(out, None, False)
 
+    apply.__name__ = cls.op_name
     apply.__qualname__ = f"{cls.__qualname__}.apply"
-    apply.__doc__ = f"Apply {cls.__name__} to tensors (and constants); returns a Tensor."
+    apply.__doc__ = cls.__doc__ or f"{cls.op_name} of tensors (and constants), recorded."
     return apply
 
 
@@ -386,7 +398,7 @@ class Tensor:
             if op is not None:
                 return op(*inputs)
             if ufunc in NONDIFFERENTIABLE_UFUNCS:
-                return _make(ufunc(*[_raw(x) for x in inputs]), None, False)
+                return _make(ufunc(*[as_array(x) for x in inputs]), None, False)
         _refuse_if_recording(f"numpy.{ufunc.__name__}" + ("" if method == "__call__"
                                                             else f".{method}"), inputs, kwargs)
         result = getattr(ufunc, method)(*_raw_nested(inputs), **_raw_nested(kwargs))
@@ -462,7 +474,7 @@ class Tensor:
         def transpose(self, *axes: int | Sequence[int] | None) -> Tensor: ...
         def swapaxes(self, axis1: int, axis2: int) -> Tensor: ...
         def broadcast_to(self, shape: int | Sequence[int]) -> Tensor: ...
-        def expand_dims(self, axis: Axis) -> Tensor: ...
+        def expand_dims(self, axis: int | Sequence[int]) -> Tensor: ...
         def squeeze(self, axis: Axis = None) -> Tensor: ...
         def flatten(self) -> Tensor: ...
         def matmul(self, b: ArrayLike) -> Tensor: ...
@@ -470,8 +482,14 @@ class Tensor:
         def astype(self, dtype: DTypeLike) -> Tensor: ...
 
 
-def _raw(x: Any) -> Any:
+def as_array(x: Any) -> Any:
+    """The ndarray behind a Tensor; anything else (arrays, numbers, None) as it is."""
     return x.data if isinstance(x, Tensor) else x
+
+
+def as_tensor(x: ArrayLike) -> Tensor:
+    """x itself if it is a Tensor, else a Tensor (outside the graph) holding np.asarray(x)."""
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
 def _raw_nested(x: Any) -> Any:
@@ -501,9 +519,56 @@ def _refuse_if_recording(name: str, args: Any, kwargs: Any) -> None:
             stack.extend(x.values())
 
 
-# Filled in by minigrad.ops: numpy ufunc / function -> minigrad op.
-UFUNCS: dict[Any, Callable[..., Any]] = {}
-FUNCTIONS: dict[Any, Callable[..., Any]] = {}
+# ---------------------------------------------------------------- registration
+
+# numpy ufunc / function -> the minigrad function that answers it (filled by `register`).
+UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
+FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+Names: TypeAlias = "str | tuple[str, ...]"
+_Entry = TypeVar("_Entry")
+
+
+def register(*, method: Names = (), reflected: Names = (), numpy: Any = ()
+             ) -> Callable[[_Entry], _Entry]:
+    """Make a function part of Tensor's surface (a decorator; Function subclasses call it).
+
+    It becomes the Tensor method or operator of each `method` name, the reflected
+    operator of each `reflected` name (`other - t` calls it as f(other, t)), and what
+    numpy calls for each numpy function or ufunc in `numpy`, given a tensor.
+    """
+    methods = (method,) if isinstance(method, str) else method
+    reflections = (reflected,) if isinstance(reflected, str) else reflected
+    functions = numpy if isinstance(numpy, tuple) else (numpy,)
+
+    def attach(entry: _Entry) -> _Entry:
+        for name in methods + reflections:           # all checked before anything changes
+            if name in vars(Tensor) or methods.count(name) + reflections.count(name) > 1:
+                raise ValueError(f"register: Tensor.{name} is defined already")
+        for func in functions:
+            table = UFUNCS if isinstance(func, np.ufunc) else FUNCTIONS
+            if func in table or functions.count(func) > 1:
+                raise ValueError(f"register: numpy.{func.__name__} is answered already")
+        for name in methods:
+            setattr(Tensor, name, entry)
+        for name in reflections:
+            setattr(Tensor, name, _reflected(entry, name))
+        answer: Any = entry
+        for func in functions:
+            (UFUNCS if isinstance(func, np.ufunc) else FUNCTIONS)[func] = answer
+        return entry
+    return attach
+
+
+def _reflected(fn: Any, name: str) -> Callable[[Tensor, Any], Tensor]:
+    """The reflected operator of fn: `other - t` calls fn(other, t)."""
+    def reflected(self: Tensor, other: Any) -> Tensor:
+        result: Tensor = fn(other, self)
+        return result
+    reflected.__name__ = name
+    return reflected
+
+
 NONDIFFERENTIABLE_UFUNCS = {
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
     np.sign, np.floor, np.ceil, np.rint, np.trunc, np.isnan, np.isinf, np.isfinite,

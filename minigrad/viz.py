@@ -142,6 +142,7 @@ def _op_label(node: Function) -> tuple[str, bool]:
     names = _parameter_names(type(node), len(parents))
     options = [f"{n}={_short(p)}" for n, p in zip(names, parents, strict=True)
                if not isinstance(p, Tensor)]
+    options += [f"{n}={_short(p)}" for n, p in node.__dict__.get("options", {}).items()]
     return "\n".join([name, ", ".join(options)] if options else [name]), False
 
 
