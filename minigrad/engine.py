@@ -15,9 +15,12 @@ gradients can be differentiated again.
 from __future__ import annotations
 
 import gc
+import itertools
+import operator
 import re
 import reprlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
 
 import numpy as np
@@ -34,6 +37,7 @@ from .modes import (
 )
 
 _mode = modes.grad_mode
+_NONE = itertools.repeat(None)     # None, for ever
 
 __all__ = [
     "Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad",
@@ -77,10 +81,12 @@ class Function:
     an input nor the output are constants to higher-order derivatives.
     """
 
-    __slots__ = ("parents", "saved", "_out_id", "__dict__")
+    __slots__ = ("parents", "inputs", "saved", "_out_id", "__dict__")
 
-    parents: tuple | None      # the arguments of apply; None once the graph is freed
-    saved: tuple | None        # what save_for_backward kept; None once freed
+    # Recorded by apply, and set to None by a backward that frees the graph:
+    parents: Sequence[Tensor | None]   # per argument: the tensor if it needs a gradient
+    inputs: tuple[Any, ...]            # the arguments as given (tensors and constants)
+    saved: tuple[Any, ...]             # what save_for_backward kept
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
     op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
 
@@ -121,7 +127,7 @@ class Function:
         self.saved = values
 
     @property
-    def saved_tensors(self) -> tuple:
+    def saved_tensors(self) -> tuple[Any, ...]:
         """What `save_for_backward` kept: arrays, or Tensors while recording."""
         try:
             saved = self.saved
@@ -144,19 +150,18 @@ class Function:
         if id(value) == self._out_id:
             return _make(np.asarray(value), self, True)
         parents = self.parents
-        if position < len(parents):
+        if position < len(parents) and as_array(self.inputs[position]) is value:
             p = parents[position]
-            if (p.data if isinstance(p, Tensor) else p) is value:
-                return p
+            return value if p is None else p        # a constant stays one
         for p in parents:
-            if isinstance(p, Tensor) and p.data is value:
+            if p is not None and p.data is value:
                 return p
         return value
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each argument of apply: does it need a gradient?"""
-        return tuple([isinstance(p, Tensor) and p._requires_grad for p in self.parents])
+        return tuple(map(operator.is_not, self.parents, _NONE))
 
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
@@ -165,18 +170,23 @@ class Function:
 def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     """The `apply` of one Function subclass: a plain function, so it can be a Tensor method."""
     forward = cls.forward
+    new = object.__new__
 
     def apply(*args: Any, **kwargs: Any) -> Tensor:
-        ctx = cls()
+        ctx = new(cls)
         record = False
-        arrays = []
+        arrays: list[Any] = []
+        parents: list[Tensor | None] = []
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg.data)
                 if arg._requires_grad:
                     record = True
+                    parents.append(arg)
+                    continue
             else:
                 arrays.append(arg)
+            parents.append(None)
         try:
             out = forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
@@ -186,15 +196,23 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
             out = np.asarray(out)
         if modes.anomaly_depth:
             modes.check_forward(cls, arrays, out)
+        result = new(Tensor)                 # as _make does, without a call
+        result.data = out
+        result.grad = result.name = None
         if record and _mode.enabled:
-            ctx.parents = args
+            ctx.parents = parents
+            ctx.inputs = args
             if kwargs:
                 ctx.options = kwargs         # shown in pictures
             ctx._out_id = out_id
             if modes.anomaly_depth:
                 ctx.created_at = modes.user_line()
-            return _make(out, ctx, True)
-        return _make(out, None, False)
+            result._requires_grad = True
+            result._ctx = ctx
+        else:
+            result._requires_grad = False
+            result._ctx = None
+        return result
 
     apply.__name__ = cls.op_name
     apply.__qualname__ = f"{cls.__qualname__}.apply"
@@ -202,7 +220,7 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     return apply
 
 
-def _annotated(error: Exception, fn: type[Function], arrays: list) -> Exception:
+def _annotated(error: Exception, fn: type[Function], arrays: list[Any]) -> Exception:
     """The same error, saying which op failed and on what shapes."""
     message = str(error)
     if message.startswith(fn.op_name + ":"):
@@ -350,7 +368,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]
 
@@ -404,7 +422,8 @@ class Tensor:
         result = getattr(ufunc, method)(*_raw_nested(inputs), **_raw_nested(kwargs))
         return _make(result, None, False) if isinstance(result, np.ndarray) else result
 
-    def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
+    def __array_function__(self, func: Callable[..., Any], types: Any, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
         op = FUNCTIONS.get(func)
         if op is not None:
             try:
@@ -607,42 +626,94 @@ _FREED = ("the graph behind this tensor has already been freed by a backward pas
           "Pass retain_graph=True to the first backward() (or minigrad.grad) "
           "to backward through it again")
 
+Gradients: TypeAlias = "dict[Any, Any]"   # node (or leaf tensor) -> the gradient of its output
 
-def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Function]:
-    """Every node reachable from the roots, inputs before outputs (no recursion).
 
-    A node freed by an earlier backward is an error when `strict`; otherwise
-    it is kept (without its inputs) for the caller to decide.
+def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
+                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
+                 allow_unused: bool = False) -> tuple[Tensor | None, ...] | None:
+    """The backward pass shared by `Tensor.backward` and `grad`.
+
+    Without `inputs` it accumulates into the leaves' `.grad`; with `inputs`
+    it returns their gradients and leaves `.grad` alone.
     """
-    order: list[Function] = []
-    seen: set[Function] = set()
     for root in roots:
-        if root in seen:
+        if not isinstance(root, Tensor):
+            raise TypeError(f"backward: expected a Tensor output, got {type(root).__name__}")
+        if not root._requires_grad:
+            raise RuntimeError(
+                f"backward: the output{root._label()} does not require grad: no input "
+                "it depends on has requires_grad=True (or it was computed under no_grad)")
+    # The pass makes no reference cycles, so pausing the cycle collector changes
+    # nothing but time (on big graphs it would rescan every node, over and over).
+    # It records (a graph of the gradients) exactly when create_graph.
+    collecting = gc.isenabled()
+    gc.disable()
+    previous_mode = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        totals: Gradients = {}
+        for root, g in zip(roots, grads):
+            key = root._ctx or root
+            g = _seed(root, g, create_graph)
+            totals[key] = g if key not in totals else totals[key] + g
+        nodes = [key for key in totals if isinstance(key, Function)]
+        order = _sorted_nodes(nodes, strict=inputs is None)
+        if inputs is None:
+            _propagate(order, totals, retain_graph)
+            _deliver(totals, create_graph)
+            return None
+        wanted = {id(t._ctx if t._ctx is not None else t) for t in inputs}   # nodes, leaves
+        order, run = _prune(order, wanted)
+        reached = _propagate(order, totals, retain_graph, wanted, run)
+        return _collect(inputs, reached, allow_unused)
+    finally:
+        _mode.enabled = previous_mode
+        if collecting:
+            gc.enable()
+
+
+def _propagate(order: list[Function], totals: Gradients, retain_graph: bool,
+               wanted: AbstractSet[int] = frozenset(), run: set[int] | None = None
+               ) -> Gradients:
+    """Call each node's backward once, outputs first, and pass the gradients down.
+
+    Returns `totals`, which then holds the gradients of the leaves (and, with
+    `wanted`, of the wanted nodes; only the nodes in `run` call backward).
+    """
+    for node in reversed(order):
+        g = totals.pop(node, None)
+        if g is None:                      # nothing reached it (an unused output)
             continue
-        seen.add(root)
-        if root.parents is None:
-            if strict:
-                raise RuntimeError(f"backward through {root.op_name}: {_FREED}")
-            order.append(root)
-            continue
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, inputs = stack[-1]
-            for p in inputs:
-                if isinstance(p, Tensor) and p._ctx is not None and p._ctx not in seen:
-                    child = p._ctx
-                    seen.add(child)
-                    if child.parents is None:
-                        if strict:
-                            raise RuntimeError(f"backward through {child.op_name}: {_FREED}")
-                        order.append(child)
-                        continue
-                    stack.append((child, iter(child.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order
+        if run is not None:
+            if id(node) in wanted:         # kept for the caller (no other use adds to it)
+                totals[node] = g
+            if id(node) not in run:        # nothing wanted lies below it
+                continue
+        if node.retained_by is not None:
+            _retain(node, g)
+        # call backward: one gradient (or None) per input of forward
+        input_grads = node.backward(node, g)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        elif len(input_grads) > len(node.parents):
+            _check_extra_grads(node, input_grads)
+        if modes.anomaly_depth:
+            modes.check_backward(node, g, input_grads)
+        for p, pg in zip(node.parents, input_grads):
+            if pg is None or p is None:    # no gradient, or an input that needs none
+                continue
+            data = p.data
+            if pg.shape != data.shape:     # unbroadcast
+                pg = _unbroadcast(pg, data.shape, node)
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:   # cast
+                pg = pg.astype(data.dtype)
+            key = p._ctx or p              # accumulate, at the node below or the leaf
+            previous = totals.get(key)
+            totals[key] = pg if previous is None else previous + pg
+        if not retain_graph:               # free saved arrays and the links to inputs
+            node.parents = node.saved = node.inputs = None  # type: ignore[assignment]
+    return totals
 
 
 def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
@@ -656,11 +727,63 @@ def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
         if g.shape[lead:] == shape:
             return g.reshape(shape)
     raise ValueError(
-        f"{type(node).__name__}.backward returned a gradient of shape {tuple(g.shape)} "
+        f"the backward of {node.op_name} returned a gradient of shape {tuple(g.shape)} "
         f"for an input of shape {shape}")
 
 
+def _check_extra_grads(node: Function, grads: tuple[Any, ...]) -> None:
+    if any(g is not None for g in grads[len(node.parents):]):
+        raise ValueError(f"the backward of {node.op_name} returned {len(grads)} gradients "
+                         f"for {len(node.parents)} inputs")
+
+
+def _retain(node: Function, g: Any) -> None:
+    """Keep g as .grad of the non-leaf tensor that asked for it (retain_grad)."""
+    kept = node.retained_by()
+    if kept is not None:          # a copy: g may be shared, or a read-only view
+        kept.grad = _as_grad(g if _mode.enabled else np.array(g), kept.grad)
+
+
+def _deliver(totals: Gradients, create_graph: bool) -> None:
+    """Add the leaves' gradients to their .grad; each leaf gets an array of its own."""
+    owned: set[int] = set()
+    for leaf, g in totals.items():
+        if not isinstance(leaf, Tensor):
+            continue                       # a node no gradient went through
+        if not create_graph and leaf.grad is None:
+            if isinstance(g, Tensor):
+                g = g.data
+            if id(g) in owned or g.base is not None or not g.flags.writeable:
+                g = g.copy()
+            owned.add(id(g))
+        leaf.grad = _as_grad(g, leaf.grad)
+
+
+def _collect(inputs: Sequence[Tensor], totals: Gradients, allow_unused: bool
+             ) -> tuple[Tensor | None, ...]:
+    """The gradients of the wanted inputs, in their order, as Tensors."""
+    results: list[Tensor | None] = []
+    for i, t in enumerate(inputs):
+        g = totals.get(t._ctx if t._ctx is not None else t)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i}{t._label()} (shape {t.shape}) was not used to compute "
+                    "the outputs; pass allow_unused=True to get None for it")
+            results.append(None)
+        else:
+            results.append(g if isinstance(g, Tensor) else _make(g, None, False))
+    return tuple(results)
+
+
+def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
+    """g as a Tensor, added to the gradient there was."""
+    grad = g if isinstance(g, Tensor) else _make(g, None, False)
+    return grad if previous is None else previous + grad
+
+
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    """The gradient backward starts from: ones, or a copy of the caller's `grad`."""
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(
@@ -680,141 +803,44 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
     return _make(values, None, False) if create_graph else values
 
 
-def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
-                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
-                 allow_unused: bool = False) -> tuple | None:
-    """The backward pass shared by `Tensor.backward` and `grad`.
+def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Function]:
+    """Every node reachable from the roots, inputs before outputs (no recursion).
 
-    Without `inputs` it accumulates into the leaves' `.grad`; with `inputs`
-    it returns their gradients and leaves `.grad` alone.
+    A node freed by an earlier backward is an error when `strict`; otherwise
+    it is kept, without what lay below it, for `_prune` to decide.
     """
-    totals: dict[Function, Any] = {}       # node -> gradient of its output
-    leaf_grads: dict[Tensor, Any] = {}
-    root_nodes = []
-    for root, g in zip(roots, grads):
-        if not isinstance(root, Tensor):
-            raise TypeError(f"backward: expected a Tensor output, got {type(root).__name__}")
-        if not root._requires_grad:
-            raise RuntimeError(
-                f"backward: the output{root._label()} does not require grad: no input "
-                "it depends on has requires_grad=True (or it was computed under no_grad)")
-        g = _seed(root, g, create_graph)
-        if root._ctx is None:
-            leaf_grads[root] = g if root not in leaf_grads else leaf_grads[root] + g
-        else:
-            node = root._ctx
-            totals[node] = g if node not in totals else totals[node] + g
-            root_nodes.append(node)
-
-    # The pass makes no reference cycles, so pausing the cycle collector changes
-    # nothing but time (on big graphs it would rescan every node, over and over).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _propagate(root_nodes, totals, leaf_grads, retain_graph, create_graph, inputs,
-                    allow_unused)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retain_graph: bool,
-         create_graph: bool, inputs: Sequence[Tensor] | None,
-         allow_unused: bool) -> tuple | None:
-    """Sort the graph, call every node's backward once, and deliver the results."""
-    order = _sorted_nodes(root_nodes, strict=inputs is None)
-    wanted: dict[int, list[int]] | None = None   # id(node or leaf) -> positions in inputs
-    run: set[int] | None = None            # with inputs: ids of the nodes to run
-    if inputs is not None:
-        wanted = {}
-        for i, t in enumerate(inputs):      # an input may be asked for more than once
-            wanted.setdefault(id(t._ctx if t._ctx is not None else t), []).append(i)
-        order, run = _prune(order, wanted)
-    results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
-
-    previous_mode = _mode.enabled
-    _mode.enabled = create_graph
-    try:
-        for node in reversed(order):
-            g = totals.pop(node, None)
-            if g is None:
-                continue
-            if wanted is not None:
-                for i in wanted.get(id(node), ()):
-                    results[i] = g
-                if id(node) not in run:
-                    continue
-            if node.retained_by is not None:
-                kept = node.retained_by()
-                if kept is not None:      # a copy: g may be shared, or a read-only view
-                    kept.grad = _as_grad(g if create_graph else np.array(g), kept.grad)
-            input_grads = node.backward(node, g)
-            parents = node.parents
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
-            elif len(input_grads) > len(parents):
-                _check_extra_grads(node, input_grads)
-            if modes.anomaly_depth:
-                modes.check_backward(node, g, input_grads)
-            for p, pg in zip(parents, input_grads):
-                if pg is None or not isinstance(p, Tensor) or not p._requires_grad:
-                    continue
-                data = p.data
-                if pg.shape != data.shape:
-                    pg = _unbroadcast(pg, data.shape, node)
-                if pg.dtype is not data.dtype and pg.dtype != data.dtype:
-                    pg = pg.astype(data.dtype)
-                pc = p._ctx
-                if pc is None:
-                    previous = leaf_grads.get(p)
-                    leaf_grads[p] = pg if previous is None else previous + pg
-                else:
-                    previous = totals.get(pc)
-                    totals[pc] = pg if previous is None else previous + pg
-            if not retain_graph:          # free saved arrays and the links to inputs
-                node.parents = node.saved = None
-    finally:
-        _mode.enabled = previous_mode
-
-    if wanted is None:
-        owned: set[int] = set()
-        for leaf, g in leaf_grads.items():
-            if not create_graph and leaf.grad is None:
-                if isinstance(g, Tensor):
-                    g = g.data
-                if id(g) in owned or g.base is not None or not g.flags.writeable:
-                    g = g.copy()          # each leaf gets an array of its own
-                owned.add(id(g))
-            leaf.grad = _as_grad(g, leaf.grad)
-        return None
-
-    for leaf, g in leaf_grads.items():
-        for i in wanted.get(id(leaf), ()):
-            results[i] = g
-    for i, (t, g) in enumerate(zip(inputs, results)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(
-                    f"grad: input {i}{t._label()} (shape {t.shape}) was not used to compute "
-                    "the outputs; pass allow_unused=True to get None for it")
+    order: list[Function] = []
+    seen: set[Function] = set()
+    for root in roots:
+        if root in seen:
             continue
-        results[i] = g if isinstance(g, Tensor) else _make(g, None, False)
-    return tuple(results)
+        seen.add(root)
+        parents = root.parents
+        stack = [(root, iter(parents if parents is not None else _freed(root, strict)))]
+        while stack:
+            node, inputs = stack[-1]
+            for p in inputs:
+                if p is not None and p._ctx is not None and p._ctx not in seen:
+                    child = p._ctx
+                    seen.add(child)
+                    parents = child.parents
+                    stack.append((child, iter(parents if parents is not None
+                                              else _freed(child, strict))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
 
 
-def _check_extra_grads(node: Function, grads: tuple) -> None:
-    if any(g is not None for g in grads[len(node.parents):]):
-        raise ValueError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
-                         f"for {len(node.parents)} inputs")
+def _freed(node: Function, strict: bool) -> tuple[Tensor | None, ...]:
+    """What lies below a freed node, as far as backward knows: nothing (an error when `strict`)."""
+    if strict:
+        raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
+    return ()
 
 
-def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
-    if not isinstance(g, Tensor):
-        g = _make(g, None, False)
-    return g if previous is None else previous + g
-
-
-def _prune(order: list[Function], wanted: dict[int, list[int]]
+def _prune(order: list[Function], wanted: set[int]
            ) -> tuple[list[Function], set[int]]:
     """The nodes on paths to wanted inputs, and which of them must run backward.
 
@@ -830,13 +856,8 @@ def _prune(order: list[Function], wanted: dict[int, list[int]]
         if parents is None:                  # freed: what lies below is unknown
             below = key not in wanted
         else:
-            below = False
-            for p in parents:
-                if isinstance(p, Tensor) and p._requires_grad:
-                    c = p._ctx
-                    if (id(c) in reaches) if c is not None else (id(p) in wanted):
-                        below = True
-                        break
+            below = any(p is not None and ((id(p._ctx) in reaches) if p._ctx is not None
+                                           else (id(p) in wanted)) for p in parents)
         if below:
             if parents is None:
                 raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
@@ -879,5 +900,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError(f"grad: input {i}{t._label()} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    return run_backward(outputs, grad_outputs, retain_graph, create_graph,
-                        inputs=inputs, allow_unused=allow_unused)
+    grads = run_backward(outputs, grad_outputs, retain_graph, create_graph,
+                         inputs=inputs, allow_unused=allow_unused)
+    assert grads is not None                # with inputs, run_backward returns their grads
+    return grads

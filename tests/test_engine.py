@@ -452,7 +452,7 @@ def test_function_backward_with_a_wrong_shape_names_the_op():
         def backward(ctx, g):
             return np.ones(7)
 
-    with pytest.raises(ValueError, match=r"Bad.backward returned a gradient of shape \(7,\) "
+    with pytest.raises(ValueError, match=r"the backward of bad returned a gradient of shape \(7,\) "
                                          r"for an input of shape \(2,\)"):
         Bad.apply(leaf([1.0, 2.0])).sum().backward()
 

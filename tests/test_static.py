@@ -59,9 +59,10 @@ def test_mypy_sees_tensor_arithmetic_as_tensors(tmp_path: Path) -> None:
         "reveal_type(mg.exp(t).T)\nreveal_type(mg.grad(t.sum(), t))\n")
     result = _run("mypy", "--strict", "--config-file", str(CONFIG),
                   "--cache-dir", str(ROOT / ".mypy_cache"), str(script), cwd=tmp_path)
-    revealed = re.findall(r'Revealed type is "(.*)"', result.stdout)
+    revealed = [r.replace("builtins.", "")        # as mypy versions spell it
+                for r in re.findall(r'Revealed type is "(.*)"', result.stdout)]
     tensor = "minigrad.engine.Tensor"
-    assert revealed == [tensor] * 5 + [f"builtins.tuple[{tensor}, ...]"], result.stdout
+    assert revealed == [tensor] * 5 + [f"tuple[{tensor}, ...]"], result.stdout
 
 
 @pytest.mark.parametrize("snippet", ["t.no_such_method()", "t + 'text'"])
