@@ -19,6 +19,7 @@ import itertools
 import operator
 import re
 import reprlib
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
@@ -207,6 +208,10 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
             ctx._out_id = out_id
             if modes.anomaly_depth:
                 ctx.created_at = modes.user_line()
+            global _recorded
+            _recorded += 1
+            if _recorded == _PAUSE_AFTER:
+                _pause_collector(ctx)
             result._requires_grad = True
             result._ctx = ctx
         else:
@@ -218,6 +223,32 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     apply.__qualname__ = f"{cls.__qualname__}.apply"
     apply.__doc__ = cls.__doc__ or f"{cls.op_name} of tensors (and constants), recorded."
     return apply
+
+
+# Recording a big graph makes many objects that live until backward, and the cycle
+# collector would scan them over and over (time per node would grow with the graph).
+# The graph makes no reference cycles, so once _PAUSE_AFTER nodes have been recorded
+# since the last backward, recording pauses the collector until the next backward, or
+# until the node that paused it is gone (a graph dropped without a backward).
+_PAUSE_AFTER = 1000
+_recorded = 0             # nodes recorded since the last backward
+_paused = False           # whether recording paused the collector
+
+
+def _pause_collector(node: Function) -> None:
+    global _paused
+    if gc.isenabled():
+        gc.disable()
+        _paused = True
+        weakref.finalize(node, _resume_collector)
+
+
+def _resume_collector() -> None:
+    global _recorded, _paused
+    _recorded = 0
+    if _paused:
+        _paused = False
+        gc.enable()
 
 
 def _annotated(error: Exception, fn: type[Function], arrays: list[Any]) -> Exception:
@@ -310,8 +341,6 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always do)."""
         if self._ctx is not None:
-            import weakref
-
             self._ctx.retained_by = weakref.ref(self)
         elif not self._requires_grad:
             raise RuntimeError(f"retain_grad: the tensor{self._label()} does not require grad")
@@ -647,7 +676,9 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
     # The pass makes no reference cycles, so pausing the cycle collector changes
     # nothing but time (on big graphs it would rescan every node, over and over).
     # It records (a graph of the gradients) exactly when create_graph.
-    collecting = gc.isenabled()
+    global _recorded, _paused
+    collecting = gc.isenabled() or _paused       # (recording may have paused it)
+    _recorded, _paused = 0, False
     gc.disable()
     previous_mode = _mode.enabled
     _mode.enabled = create_graph
