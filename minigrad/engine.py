@@ -803,7 +803,7 @@ def _collect(inputs: Sequence[Tensor], totals: Gradients, allow_unused: bool
                     "the outputs; pass allow_unused=True to get None for it")
             results.append(None)
         else:
-            results.append(g if isinstance(g, Tensor) else _make(g, None, False))
+            results.append(_as_grad(g, None))
     return tuple(results)
 
 

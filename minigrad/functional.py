@@ -15,13 +15,17 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .engine import ArrayLike, Tensor, _make
+from .engine import ArrayLike, Tensor, _make, as_array, as_tensor
 
 __all__ = [
     "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",
     "cross_entropy_error", "softmax_cross_entropy", "mean_squared_error", "accuracy",
     "dropout",
 ]
+
+def _values(x: ArrayLike) -> np.ndarray:
+    return np.asarray(as_array(x))
+
 
 # The fused primitives and the activations that are primitives already.
 linear = ops.linear
@@ -31,21 +35,13 @@ relu = ops.relu
 tanh = ops.tanh
 
 
-def _data(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-
-
 def step_function(x: ArrayLike) -> Tensor:
     """1 where x > 0, else 0 (the perceptron's activation, in x's float dtype).
 
     It has no gradient: the result never requires grad, because the
     derivative is 0 wherever it exists, which would silently stop learning.
     """
-    data = _data(x)
+    data = _values(x)
     dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.int64
     return _make((data > 0).astype(dtype), None, False)
 
@@ -56,7 +52,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     The row maximum is subtracted first as a constant (softmax does not
     change under a shift), so no exponential overflows.
     """
-    x = _tensor(x)
+    x = as_tensor(x)
     shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
     e = ops.exp(x - shift)
     return e / ops.sum(e, axis=axis, keepdims=True)
@@ -64,7 +60,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
 
 def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along `axis`, computed as z - log(sum(exp(z))) with z = x - max(x)."""
-    x = _tensor(x)
+    x = as_tensor(x)
     shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
     z = x - shift
     return z - ops.log(ops.sum(ops.exp(z), axis=axis, keepdims=True))
@@ -72,7 +68,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
 
 def _labels_or_rows(t: Any, y: Tensor, op: str) -> tuple[np.ndarray, bool]:
     """Targets as flat integer labels (True) or (N, C) rows in y's dtype (False)."""
-    t = _data(t)
+    t = _values(t)
     y_shape = y.shape
     n_classes = y_shape[-1]
     if np.issubdtype(t.dtype, np.integer) and t.shape == y_shape[:-1]:
@@ -97,7 +93,7 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     a scalar for 1-D y). Computes -sum(t * log(y + 1e-7)) / N; the 1e-7
     keeps log finite where y is 0. For logits, prefer `softmax_cross_entropy`.
     """
-    y = _tensor(y)
+    y = as_tensor(y)
     if y.ndim not in (1, 2):
         raise ValueError(f"cross_entropy_error: y must be (N, C) or (C,), got shape {y.shape}")
     targets, are_labels = _labels_or_rows(t, y, "cross_entropy_error")
@@ -115,17 +111,17 @@ def mean_squared_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     y and t must have the same shape: a silent broadcast of, say, (N, 1)
     against (N,) would compare every prediction with every target.
     """
-    y_shape, t_shape = np.shape(_data(y)), np.shape(_data(t))
+    y_shape, t_shape = np.shape(_values(y)), np.shape(_values(t))
     if y_shape != t_shape:
         raise ValueError(f"mean_squared_error: y has shape {y_shape} but t has shape {t_shape}; "
                          "they must match (reshape one of them)")
-    d = _tensor(y) - t
+    d = as_tensor(y) - t
     return 0.5 * ops.sum(d * d)
 
 
 def accuracy(y: ArrayLike, t: ArrayLike) -> float:
     """Fraction of rows whose largest score in y is at the target class (labels or one-hot t)."""
-    scores, targets = _data(y), _data(t)
+    scores, targets = _values(y), _values(t)
     predicted = np.argmax(scores, axis=-1)
     if targets.ndim == scores.ndim and targets.shape[-1] == scores.shape[-1] and scores.ndim > 0:
         targets = np.argmax(targets, axis=-1)
@@ -146,7 +142,7 @@ def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    x = _tensor(x)
+    x = as_tensor(x)
     if not training or p == 0.0:
         return x
     if p == 1.0:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, enable_grad, grad, no_grad
+from .engine import Tensor, as_array, enable_grad, grad, no_grad
 
 __all__ = [
     "numerical_diff", "numerical_gradient", "gradient_descent",
@@ -22,10 +22,8 @@ __all__ = [
 
 # ------------------------------------------------------------ the book's tools
 
-def _scalar(value: Any) -> float:
-    if isinstance(value, Tensor):
-        value = value.data
-    value = np.asarray(value)
+def _scalar(result: Any) -> float:
+    value = np.asarray(as_array(result))
     if value.size != 1:
         raise ValueError(f"numerical_gradient: f must return a scalar, got shape {value.shape}")
     return float(value.reshape(()))
@@ -44,7 +42,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: np.ndarray | Tensor,
     its argument and read x through a closure, as the book does:
     `numerical_gradient(lambda W: net.loss(x, t), net.W)`.
     """
-    array = x.data if isinstance(x, Tensor) else x
+    array = as_array(x)
     if not isinstance(array, np.ndarray):
         raise TypeError(f"numerical_gradient: x must be an ndarray or Tensor, got "
                         f"{type(x).__name__}")

@@ -15,7 +15,8 @@ import numpy as np
 
 from . import functional as F
 from . import gradcheck, ops
-from .engine import ArrayLike, Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from ._random import as_generator
+from .engine import ArrayLike, Tensor, as_array, enable_grad, grad, is_grad_enabled, no_grad
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
 __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict"]
@@ -29,10 +30,6 @@ def _activation(name: str, model: str) -> Callable[[ArrayLike], Tensor]:
     except (KeyError, AttributeError):
         raise ValueError(f"{model}: unknown activation {name!r}; use one of "
                          f"{sorted(_ACTIVATIONS)}") from None
-
-
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
 
 
 class ParamDict(dict[str, np.ndarray]):
@@ -53,7 +50,7 @@ class ParamDict(dict[str, np.ndarray]):
         p = self._parameters[key]
         if value is p.data:          # `params[key] -= ...` stores the same array back
             return
-        array = np.asarray(_raw(value), dtype=p.data.dtype)
+        array = np.asarray(as_array(value), dtype=p.data.dtype)
         if array.shape != p.data.shape:
             raise ValueError(f"params[{key!r}]: new array of shape {array.shape} for a "
                              f"parameter of shape {p.data.shape}")
@@ -96,8 +93,7 @@ class TwoLayerNet(_BookNetwork):
         super().__init__()
         self.activation = activation
         self._act = _activation(activation, "TwoLayerNet")
-        if isinstance(rng, (int, np.integer)):
-            rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         std = float(weight_init_std)
         self.W1 = Parameter(std * _rng_normal(rng, (input_size, hidden_size)))
         self.b1 = Parameter(np.zeros(hidden_size))
@@ -189,8 +185,7 @@ class MultiLayerNet(_BookNetwork):
                  dropout_ratio: float = 0.5, use_batchnorm: bool = False,
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if isinstance(rng, (int, np.integer)):
-            rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         act = _activation(activation, "MultiLayerNet")
         sizes = [int(input_size), *[int(h) for h in hidden_size_list], int(output_size)]
         self.sizes = tuple(sizes)

@@ -21,7 +21,8 @@ import numpy as np
 
 from . import functional as F
 from . import ops
-from .engine import ArrayLike, Tensor
+from ._random import as_generator
+from .engine import ArrayLike, Tensor, as_array, as_tensor
 
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "Dropout",
@@ -45,11 +46,8 @@ class Parameter(Tensor):
 
 def _rng_normal(rng: np.random.Generator | int | None, shape: tuple[int, ...]) -> np.ndarray:
     """Standard normal samples from rng, or from numpy's global state (as the book's randn)."""
-    if rng is None:
-        return np.random.randn(*shape)
-    if isinstance(rng, (int, np.integer)):
-        rng = np.random.default_rng(rng)
-    return rng.standard_normal(shape)
+    generator = as_generator(rng)
+    return np.random.randn(*shape) if generator is None else generator.standard_normal(shape)
 
 
 def init_std(weight_init: str | float, fan_in: int, layer: str = "Linear") -> float:
@@ -258,7 +256,7 @@ class Module:
             if key not in state:
                 continue
             value = state[key]
-            value = value.data if isinstance(value, Tensor) else np.asarray(value)
+            value = np.asarray(as_array(value))
             if value.shape != array.shape:
                 mismatched.append(f"{key}: checkpoint {value.shape}, model {array.shape}")
             values[key] = value
@@ -422,7 +420,7 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = float(p)
-        self.rng = np.random.default_rng(rng) if isinstance(rng, (int, np.integer)) else rng
+        self.rng = as_generator(rng)
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.p, self.training, self.rng)
@@ -463,7 +461,7 @@ class BatchNorm1d(Module):
         if len(shape) != 2 or shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape "
                              f"(N, {self.num_features}), got {shape}")
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+        x = as_tensor(x)
         if self.training:
             n = shape[0]
             if n < 2:

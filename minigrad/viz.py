@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Function, Tensor
+from .engine import Function, Tensor, as_array
 
 __all__ = ["to_dot", "render", "GraphvizError", "GraphvizNotFoundError"]
 
@@ -122,7 +122,7 @@ def _tensor_label(t: Tensor, show_shapes: bool, show_grads: bool, truncated: boo
     if show_shapes:
         lines.append(f"{tuple(t.data.shape)} {t.data.dtype}")
     if show_grads and t.grad is not None:
-        g = np.asarray(t.grad.data if isinstance(t.grad, Tensor) else t.grad)
+        g = np.asarray(as_array(t.grad))
         if g.size == 1:
             lines.append(f"grad {_number(g.reshape(()).item())}")
         else:

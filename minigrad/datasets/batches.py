@@ -7,15 +7,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from minigrad._random import Seed, as_generator
+
 __all__ = ["minibatches", "random_batch"]
 
 
-def _as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
+def _as_generator(rng: Seed) -> np.random.Generator:
+    return as_generator(rng) or np.random.default_rng()
 
 
 def _check(x: np.ndarray, t: np.ndarray, batch_size: int) -> int:
