@@ -10,8 +10,6 @@ Tensors.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from . import ops
@@ -66,25 +64,6 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     return z - ops.log(ops.sum(ops.exp(z), axis=axis, keepdims=True))
 
 
-def _labels_or_rows(t: Any, y: Tensor, op: str) -> tuple[np.ndarray, bool]:
-    """Targets as flat integer labels (True) or (N, C) rows in y's dtype (False)."""
-    t = _values(t)
-    y_shape = y.shape
-    n_classes = y_shape[-1]
-    if np.issubdtype(t.dtype, np.integer) and t.shape == y_shape[:-1]:
-        labels = t.reshape(-1)
-        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            raise ValueError(f"{op}: labels must be in [0, {n_classes}), got values from "
-                             f"{labels.min()} to {labels.max()}")
-        return labels, True
-    if t.shape == y_shape and (np.issubdtype(t.dtype, np.number) or t.dtype == bool):
-        return t.reshape(-1, n_classes).astype(y.dtype, copy=False), False
-    raise ValueError(
-        f"{op}: targets of shape {t.shape} and dtype {t.dtype} do not fit predictions of "
-        f"shape {tuple(y_shape)}: give integer labels of shape {tuple(y_shape[:-1])} or "
-        f"one-hot/probability rows of shape {tuple(y_shape)}")
-
-
 def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     """The book's cross-entropy of probabilities y against targets t, mean over the batch.
 
@@ -96,7 +75,9 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     y = as_tensor(y)
     if y.ndim not in (1, 2):
         raise ValueError(f"cross_entropy_error: y must be (N, C) or (C,), got shape {y.shape}")
-    targets, are_labels = _labels_or_rows(t, y, "cross_entropy_error")
+    targets, are_labels = ops.check_targets(t, y.shape, "cross_entropy_error", "predictions")
+    if not are_labels:                   # one-hot or probability rows, in y's dtype
+        targets = targets.reshape(-1, y.shape[-1]).astype(y.dtype, copy=False)
     rows = y.reshape(1, -1) if y.ndim == 1 else y
     n = rows.shape[0]
     if are_labels:

@@ -795,6 +795,26 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     return Stack.apply(*tensors, axis=axis)
 
 
+def check_targets(t: ArrayLike, shape: tuple[int, ...], op: str, scores: str = "logits"
+                  ) -> tuple[np.ndarray, bool]:
+    """Targets for `scores` of `shape` (..., C): flat integer labels in [0, C) (True), or
+    numeric rows of `shape` (False); anything else is a ValueError naming `op`."""
+    t = np.asarray(as_array(t))
+    classes = shape[-1]
+    if t.dtype.kind in "iu" and t.shape == shape[:-1]:
+        labels = t.reshape(-1)
+        # one pass: negative labels become huge as unsigned integers
+        if labels.size and labels.view(labels.dtype.str.replace("i", "u")).max() >= classes:
+            raise ValueError(f"{op}: labels must be in [0, {classes}), got values from "
+                             f"{labels.min()} to {labels.max()}")
+        return labels, True
+    if t.shape == shape and t.dtype.kind in "fiub":
+        return t, False
+    raise ValueError(
+        f"{op}: targets of shape {t.shape} and dtype {t.dtype} do not fit {scores} of shape "
+        f"{shape}: give integer labels of shape {shape[:-1]} or target rows of shape {shape}")
+
+
 class SoftmaxCrossEntropy(Function):
     """Mean cross-entropy of softmax(logits) against labels or target distributions.
 
@@ -809,20 +829,8 @@ class SoftmaxCrossEntropy(Function):
                              f"got shape {logits.shape}")
         t = np.asarray(t)
         n = logits.shape[0] if logits.ndim == 2 else 1
-        if t.shape == logits.shape and t.dtype.kind == "f":
-            labels = None
-        elif t.dtype.kind in "iu" and t.shape == logits.shape[:-1]:
-            labels = t.reshape(-1)
-            classes = logits.shape[-1]
-            # one pass: negative labels become huge as unsigned integers
-            if labels.size and labels.view(labels.dtype.str.replace("i", "u")).max() >= classes:
-                raise ValueError(f"softmax_cross_entropy: labels must be in [0, {classes}), "
-                                 f"got values from {labels.min()} to {labels.max()}")
-        else:
-            raise ValueError(
-                f"softmax_cross_entropy: targets of shape {t.shape} and dtype {t.dtype} do "
-                f"not fit logits of shape {logits.shape}: give integer labels of shape "
-                f"{logits.shape[:-1]} or float targets of shape {logits.shape}")
+        targets, are_labels = check_targets(t, logits.shape, "softmax_cross_entropy")
+        labels = targets if are_labels else None
         # Shift by the row maxima, or by the overall maximum when every row lies
         # close enough to it that no row's exponentials can all underflow (faster).
         top, bottom = logits.max(), logits.min()

@@ -79,3 +79,19 @@ def test_a_name_taken_already_is_refused_and_nothing_changes(restored: None) -> 
         register(method=("twice", "twice"))(lambda a: a)
     assert dict(vars(Tensor)) == before
     assert engine.UFUNCS[np.exp] is mg.exp
+
+
+def test_functional_and_ops_check_targets_alike() -> None:
+    """One validator: the same targets are accepted and refused by both losses."""
+    logits = mg.tensor(np.array([[0.5, -1.0, 2.0], [0.0, 0.3, -0.2]]), requires_grad=True)
+    onehot = np.eye(3, dtype=np.int64)[[2, 0]]
+    probs = mg.functional.softmax(logits)
+    for loss in (lambda t: mg.softmax_cross_entropy(logits, t),
+                 lambda t: mg.functional.cross_entropy_error(probs, t)):
+        by_labels, by_rows = loss(np.array([2, 0])), loss(onehot)   # integer rows too
+        np.testing.assert_allclose(by_rows.data, by_labels.data, rtol=1e-6)
+        with pytest.raises(ValueError, match=r"labels must be in \[0, 3\), got values from -1"):
+            loss(np.array([-1, 0]))
+        with pytest.raises(ValueError, match=r"targets of shape \(2, 2\) and dtype float64 do "
+                                             r"not fit \w+ of shape \(2, 3\)"):
+            loss(np.ones((2, 2)))
