@@ -230,7 +230,7 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
 # The graph makes no reference cycles, so once _PAUSE_AFTER nodes have been recorded
 # since the last backward, recording pauses the collector until the next backward, or
 # until the node that paused it is gone (a graph dropped without a backward).
-_PAUSE_AFTER = 1000
+_PAUSE_AFTER = 256
 _recorded = 0             # nodes recorded since the last backward
 _paused = False           # whether recording paused the collector
 
