@@ -349,7 +349,10 @@ class Sigmoid(Function, method="sigmoid"):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         out, = ctx.saved_tensors
-        return g * out * (1 - out)
+        d = 1 - out                # a new array (or Tensor), so the products can go in place
+        d *= out
+        d *= g
+        return d
 
 
 sigmoid = Sigmoid.apply
@@ -859,7 +862,9 @@ class SoftmaxCrossEntropy(Function):
         if ctx.use_labels:
             target = np.zeros(p.shape, dtype=p.dtype)
             target.reshape(ctx.n, -1)[np.arange(ctx.n), t.reshape(-1)] = 1
-            return (p - target) * (g / ctx.n)
+            d = p - target             # a new array (or Tensor): scaled in place
+            d *= g / ctx.n
+            return d
         g_t = None
         if ctx.needs_input_grad[1]:               # target rows that require grad
             z = logits - ctx.shift
