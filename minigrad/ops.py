@@ -529,7 +529,7 @@ class _Extremum(Function):
 
     @classmethod
     def forward(cls, ctx: Function, a: Array, axis: Axis = None, keepdims: bool = False) -> Array:
-        name = cls.__name__.lower()
+        name = cls.op_name
         axes = _normalize_axes(axis, a.ndim, name)
         if a.size == 0:
             raise ValueError(f"{name}: the tensor of shape {a.shape} is empty")
