@@ -82,11 +82,12 @@ class Function:
     an input nor the output are constants to higher-order derivatives.
     """
 
-    __slots__ = ("parents", "inputs", "saved", "_out_id", "__dict__")
+    __slots__ = ("parents", "arguments", "keywords", "saved", "_out_id", "__dict__")
 
     # Recorded by apply, and set to None by a backward that frees the graph:
     parents: Sequence[Tensor | None]   # per argument: the tensor if it needs a gradient
-    inputs: tuple[Any, ...]            # the arguments as given (tensors and constants)
+    arguments: tuple[Any, ...]         # the positional arguments as given (tensors, constants)
+    keywords: dict[str, Any]           # the keyword arguments, if any
     saved: tuple[Any, ...]             # what save_for_backward kept
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
     op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
@@ -151,7 +152,7 @@ class Function:
         if id(value) == self._out_id:
             return _make(np.asarray(value), self, True)
         parents = self.parents
-        if position < len(parents) and as_array(self.inputs[position]) is value:
+        if position < len(parents) and as_array(self.arguments[position]) is value:
             p = parents[position]
             return value if p is None else p        # a constant stays one
         for p in parents:
@@ -202,9 +203,9 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         result.grad = result.name = None
         if record and _mode.enabled:
             ctx.parents = parents
-            ctx.inputs = args
+            ctx.arguments = args
             if kwargs:
-                ctx.options = kwargs         # shown in pictures
+                ctx.keywords = kwargs
             ctx._out_id = out_id
             if modes.anomaly_depth:
                 ctx.created_at = modes.user_line()
@@ -743,7 +744,7 @@ def _propagate(order: list[Function], totals: Gradients, retain_graph: bool,
             previous = totals.get(key)
             totals[key] = pg if previous is None else previous + pg
         if not retain_graph:               # free saved arrays and the links to inputs
-            node.parents = node.saved = node.inputs = None  # type: ignore[assignment]
+            node.parents = node.saved = node.arguments = None  # type: ignore[assignment]
     return totals
 
 

@@ -77,7 +77,7 @@ def to_dot(tensor: Tensor, *, show_shapes: bool = True, show_grads: bool = False
         if node is None:
             continue
         out_id = tensors[key(out)][0]
-        inputs = getattr(node, "inputs", None) or ()
+        inputs = getattr(node, "arguments", None) or ()
         new = {key(p) for p in inputs if isinstance(p, Tensor) and key(p) not in tensors}
         if len(tensors) + len(ops) + 1 + len(new) > budget:
             truncated.add(out_id)
@@ -136,13 +136,13 @@ def _tensor_label(t: Tensor, show_shapes: bool, show_grads: bool, truncated: boo
 def _op_label(node: Function) -> tuple[str, bool]:
     """The op's name, its non-tensor arguments, or that backward freed it."""
     name = node.op_name
-    inputs = getattr(node, "inputs", None)
+    inputs = getattr(node, "arguments", None)
     if inputs is None:
         return f"{name}\n(freed by backward)", True
     names = _parameter_names(type(node), len(inputs))
     options = [f"{n}={_short(p)}" for n, p in zip(names, inputs, strict=True)
                if not isinstance(p, Tensor)]
-    options += [f"{n}={_short(p)}" for n, p in node.__dict__.get("options", {}).items()]
+    options += [f"{n}={_short(p)}" for n, p in getattr(node, "keywords", {}).items()]
     return "\n".join([name, ", ".join(options)] if options else [name]), False
 
 

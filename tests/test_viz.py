@@ -206,7 +206,7 @@ def test_graph_from_create_graph_draws_each_op_once():
     (g,) = mg.grad(y.sum(), x, create_graph=True)   # g = 1 * exp(x), reusing Exp's output
     # The engine wrapped Exp's output in a second Tensor for g's graph; both
     # wrappers are the same value, drawn as one node (with y's name).
-    assert g.op.inputs[1] is not y and g.op.inputs[1].op is y.op
+    assert g.op.arguments[1] is not y and g.op.arguments[1].op is y.op
     nodes, edges = parse(to_dot(g + y))
     ops = sorted(label.split("\n")[0] for n, (label, _) in nodes.items() if n.startswith("op"))
     assert ops == ["add", "exp", "mul"]
