@@ -15,9 +15,10 @@ import bench_memory
 import bench_overhead
 import bench_scaling
 import bench_step
+import bench_transforms
 
 BENCHMARKS = [bench_step, bench_overhead, bench_scaling, bench_memory, bench_gradcheck,
-              bench_e2e]
+              bench_transforms, bench_e2e]
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ with mean squared error it is pulled towards them, with Huber it is not.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,10 +108,20 @@ def fit(loss_fn: Any, x: np.ndarray, y: np.ndarray, steps: int = 1000,
     return float(model.W.data[0, 0]), float(model.b.data[0])
 
 
-def main() -> dict[str, tuple[float, float]]:
-    check_gradient()
-    check_property()
-    x, y = make_data(np.random.default_rng(0))
+def main(argv: list[str] | None = None) -> dict[str, tuple[float, float]]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random data and gradient-check points (default: 0)")
+    parser.add_argument("--examples", type=int, default=30, metavar="N",
+                        help="random examples for the hypothesis property (default: 30)")
+    args = parser.parse_args(argv)
+    if args.examples < 1:
+        parser.error("--examples must be at least 1")
+    check_gradient(args.seed)
+    check_property(args.examples)
+    x, y = make_data(np.random.default_rng(args.seed))
     print("fitting y = w·x + b to 200 points of y = 2x + 1, 20 of them moved up by 20:")
     fits = {"mse": fit(mse_loss, x, y), "huber": fit(huber_loss, x, y)}
     for name, (w, b) in fits.items():

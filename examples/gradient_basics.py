@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -40,7 +41,11 @@ class SimpleNet:
         return F.cross_entropy_error(F.softmax(self.predict(x)), t)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)
     np.set_printoptions(precision=6, suppress=True)
     print("1. numerical gradient of x0² + x1²")
     for point in ([3.0, 4.0], [0.0, 2.0], [3.0, 0.0]):

@@ -1,4 +1,11 @@
-"""A custom loss written as an expression, its gradients by backward(), checked by gradcheck."""
+"""A custom loss written as an expression, its gradients by backward(), checked by gradcheck.
+
+The README's first example, as a script:
+
+    python examples/quickstart.py
+"""
+
+import argparse
 
 import numpy as np
 
@@ -11,12 +18,21 @@ def huber(pred: mg.Tensor, target: np.ndarray | float, delta: float = 1.0) -> mg
     return mg.where(abs(r) <= delta, 0.5 * r ** 2, delta * (abs(r) - 0.5 * delta)).mean()
 
 
-rng = np.random.default_rng(0)
-x, y = rng.standard_normal((8, 3)), rng.standard_normal(8)
-w = mg.tensor(rng.standard_normal(3), requires_grad=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random data (default: 0)")
+    args = parser.parse_args(argv)
 
-loss = huber(x @ w, y)
-loss.backward()
-print("loss", loss.item())
-print("dloss/dw", w.grad)
-print("gradcheck", gradcheck(lambda w: huber(x @ w, y), [w]))
+    rng = np.random.default_rng(args.seed)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal(8)
+    w = mg.tensor(rng.standard_normal(3), requires_grad=True)
+
+    loss = huber(x @ w, y)
+    loss.backward()
+    print("loss", loss.item())
+    print("dloss/dw", w.grad)
+    print("gradcheck", gradcheck(lambda w: huber(x @ w, y), [w]))
+
+
+if __name__ == "__main__":
+    main()

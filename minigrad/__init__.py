@@ -13,8 +13,9 @@ from .engine import (
     set_grad_enabled,
     tensor,
 )
+from .func import hessian, hvp, jacobian, jvp, vjp
+from .ops import abs as abs  # (as itself: a re-export that stays out of __all__)
 from .ops import (
-    abs,
     broadcast_to,
     clip,
     concatenate,
@@ -25,10 +26,8 @@ from .ops import (
     linear,
     log,
     matmul,
-    max,
     maximum,
     mean,
-    min,
     minimum,
     relu,
     reshape,
@@ -38,22 +37,27 @@ from .ops import (
     sqrt,
     squeeze,
     stack,
-    sum,
     swapaxes,
     tanh,
     transpose,
     where,
 )
+from .ops import max as max
+from .ops import min as min
+from .ops import sum as sum
 
 __version__ = "0.1.0"
 
+# `from minigrad import *` leaves Python's own abs, max, min and sum alone: minigrad's are
+# mg.abs, mg.max, mg.min and mg.sum (imported `as` themselves, so type checkers see them).
 __all__ = [
     "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad",
     "is_grad_enabled", "no_grad",
     "set_grad_enabled", "tensor", "ops", "datasets", "functional", "gradcheck", "models", "nn",
     "optim", "viz",
-    "abs", "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
-    "linear", "log", "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape",
-    "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "sum", "swapaxes",
+    "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
+    "linear", "log", "matmul", "maximum", "mean", "minimum", "relu", "reshape",
+    "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "swapaxes",
     "tanh", "transpose", "where",
+    "vjp", "jvp", "jacobian", "hessian", "hvp",
 ]

@@ -50,6 +50,69 @@ ArrayLike: TypeAlias = "Tensor | np.ndarray | np.generic | complex | list[Any] |
 Axis: TypeAlias = "int | Sequence[int] | None"
 
 
+# ---------------------------------------------------------------- versions
+#
+# Every in-place write made through minigrad (Tensor.__setitem__, .data
+# assignment, optimizers, load_state_dict) is counted for the array written,
+# or for the array it is a view of: tensors sharing memory share the count.
+# A recorded node notes the write clock; backward looks at the node's saved
+# arrays only if some write happened since, so a graph nobody wrote into pays
+# one comparison per node.
+
+_writes = 0                                  # the write clock: writes made so far
+_written: dict[int, list[Any]] = {}          # id(base array) -> [version, stamps, weakref]
+_STAMPS_KEPT = 64                            # recent write times remembered per array
+
+
+def _base(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory `array` views (itself if it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def bump_version(array: np.ndarray) -> None:
+    """Count an in-place write to `array` (and to every array sharing its memory)."""
+    global _writes
+    _writes += 1
+    owner = _base(array)
+    key = id(owner)
+    record = _written.get(key)
+    if record is None:
+        def forget(_: Any, key: int = key) -> None:
+            _written.pop(key, None)
+        record = _written[key] = [0, [], weakref.ref(owner, forget)]
+    record[0] += 1
+    stamps = record[1]
+    stamps.append(_writes)
+    if len(stamps) > _STAMPS_KEPT:
+        del stamps[:_STAMPS_KEPT // 2]
+
+
+def _version(array: np.ndarray) -> int:
+    record = _written.get(id(_base(array)))
+    return 0 if record is None else int(record[0])
+
+
+def _check_versions(node: Function) -> None:
+    """Raise if an array the node saved was written through minigrad after its forward."""
+    since = node._clock
+    for value in getattr(node, "saved", None) or ():
+        if not isinstance(value, np.ndarray):
+            continue
+        record = _written.get(id(_base(value)))
+        if record is None or record[1][-1] <= since:
+            continue
+        version, stamps = record[0], record[1]
+        later = sum(1 for stamp in stamps if stamp > since)
+        known = later < len(stamps) or version == len(stamps)   # else older stamps were dropped
+        raise RuntimeError(
+            f"{node.op_name}: an input it saved was modified in place after the forward "
+            f"(version {'' if known else '≤ '}{version - later} → {version}); its backward "
+            "needs the values it had. Change a clone instead (x.clone()), or call "
+            "backward() before the change (e.g. before optimizer.step())")
+
+
 # ---------------------------------------------------------------- Function
 
 class Function:
@@ -82,13 +145,16 @@ class Function:
     an input nor the output are constants to higher-order derivatives.
     """
 
-    __slots__ = ("parents", "arguments", "keywords", "saved", "_out_id", "__dict__")
+    __slots__ = ("parents", "arguments", "keywords", "saved", "_out_id", "_clock", "below",
+                 "__dict__")
 
     # Recorded by apply, and set to None by a backward that frees the graph:
     parents: Sequence[Tensor | None]   # per argument: the tensor if it needs a gradient
     arguments: tuple[Any, ...]         # the positional arguments as given (tensors, constants)
     keywords: dict[str, Any]           # the keyword arguments, if any
     saved: tuple[Any, ...]             # what save_for_backward kept
+    below: list[Any]                   # once freed: the nodes and leaves its gradient went to
+    _clock: int                        # the write clock at its forward
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
     op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
 
@@ -175,13 +241,15 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     new = object.__new__
 
     def apply(*args: Any, **kwargs: Any) -> Tensor:
+        if kwargs:
+            args, kwargs = _keyword_tensors_as_positions(cls, args, kwargs)
         ctx = new(cls)
         record = False
         arrays: list[Any] = []
         parents: list[Tensor | None] = []
         for arg in args:
             if isinstance(arg, Tensor):
-                arrays.append(arg.data)
+                arrays.append(arg._data)
                 if arg._requires_grad:
                     record = True
                     parents.append(arg)
@@ -196,10 +264,11 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         out_id = id(out)                     # saved_tensors finds the output by identity
         if type(out) is not np.ndarray:      # numpy returns scalars for 0-d results
             out = np.asarray(out)
-        if modes.anomaly_depth:
+        anomaly = modes.anomaly_depth
+        if anomaly:
             modes.check_forward(cls, arrays, out)
         result = new(Tensor)                 # as _make does, without a call
-        result.data = out
+        result._data = out
         result.grad = result.name = None
         if record and _mode.enabled:
             ctx.parents = parents
@@ -207,7 +276,8 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
             if kwargs:
                 ctx.keywords = kwargs
             ctx._out_id = out_id
-            if modes.anomaly_depth:
+            ctx._clock = _writes
+            if anomaly:
                 ctx.created_at = modes.user_line()
             global _recorded
             _recorded += 1
@@ -252,6 +322,28 @@ def _resume_collector() -> None:
         gc.enable()
 
 
+def _keyword_tensors_as_positions(fn: type[Function], args: tuple[Any, ...],
+                                  kwargs: dict[str, Any]
+                                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Move tensors passed by keyword to their positions: they are inputs of the node too."""
+    if not any(isinstance(v, Tensor) for v in kwargs.values()):
+        return args, kwargs
+    import inspect
+
+    try:
+        bound = inspect.signature(fn.forward).bind(None, *args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{fn.op_name}: {error}") from None
+    bound.apply_defaults()
+    for name, value in bound.kwargs.items():
+        if isinstance(value, Tensor):
+            raise TypeError(
+                f"{fn.op_name}: the tensor passed as {name}= would not be an input of the node "
+                f"(forward takes {name} as a keyword-only argument); make it a parameter "
+                "before any *args in forward, or pass it positionally")
+    return bound.args[1:], bound.kwargs
+
+
 def _annotated(error: Exception, fn: type[Function], arrays: list[Any]) -> Exception:
     """The same error, saying which op failed and on what shapes."""
     message = str(error)
@@ -284,26 +376,46 @@ class Tensor:
     in place updates the tensor); `minigrad.tensor(data)` copies.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "name", "__weakref__")
     __array_priority__ = 1000
     __hash__ = object.__hash__   # identity, as comparisons return tensors
 
-    data: np.ndarray
+    _data: np.ndarray
     grad: Tensor | None
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  dtype: Any = None, name: str | None = None) -> None:
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         array = np.asarray(data, dtype=dtype)
         if array.dtype == object:
             raise TypeError(f"Tensor: cannot hold {type(data).__name__} data of dtype object")
-        self.data = array
+        self._data = array
         self.grad = None
         self._ctx: Function | None = None
         self.name = name
         self._requires_grad = False
         self.requires_grad = requires_grad
+
+    @property
+    def data(self) -> np.ndarray:
+        """The ndarray holding the values (shared, not copied)."""
+        return self._data
+
+    @data.setter
+    def data(self, array: ArrayLike) -> None:
+        # A new array replaces the values the tensor had: for the nodes that
+        # saved the old array, that counts as writing over it. The same array
+        # assigned back (`t.data -= lr * g`) was just changed in place.
+        if isinstance(array, Tensor):
+            array = array._data
+        bump_version(self._data)
+        self._data = array if type(array) is np.ndarray else np.asarray(array)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes minigrad has seen to this tensor's memory."""
+        return _version(self._data)
 
     # -- autograd attributes
 
@@ -315,9 +427,9 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         value = bool(value)
-        if value and not np.issubdtype(self.data.dtype, np.floating):
+        if value and not np.issubdtype(self._data.dtype, np.floating):
             raise TypeError(
-                f"requires_grad=True needs floating-point data, got dtype {self.data.dtype}"
+                f"requires_grad=True needs floating-point data, got dtype {self._data.dtype}"
                 f"{self._label()}: convert it first, e.g. .astype(np.float64)")
         if not value and self._ctx is not None:
             raise RuntimeError(
@@ -348,7 +460,11 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, outside the graph."""
-        return _make(self.data, None, False)
+        return _make(self._data, None, False)
+
+    def clone(self) -> Tensor:
+        """A copy of the data, in the graph: gradients flow back through it."""
+        return Clone.apply(self)
 
     def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:
@@ -365,45 +481,45 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
-        return self.data
+        return self._data
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor converts to a Python number, "
                 f"got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -412,23 +528,28 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        return self.data.__index__()
+        return self._data.__index__()
 
     if not TYPE_CHECKING:
         # Hidden from type checkers: numpy's stubs would otherwise take `ndarray @ Tensor`
         # for an ndarray, while it runs as Tensor.__rmatmul__ and gives a Tensor.
         def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+            if self._requires_grad and _mode.enabled:    # np.array([x, y]), np.sum([x, y])
+                raise TypeError(
+                    f"numpy conversion of a tensor{self._label()} that requires grad would "
+                    "drop its gradient: use x.detach() (or no_grad()) to take the values, or "
+                    "minigrad's ops (mg.stack, mg.concatenate, +) to combine tensors")
             if copy:
-                return np.array(self.data, dtype=dtype, copy=True)
-            return self.data if dtype is None else self.data.astype(dtype, copy=False)
+                return np.array(self._data, dtype=dtype, copy=True)
+            return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def _label(self) -> str:
         return f" '{self.name}'" if self.name else ""
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=20,
                                edgeitems=3, prefix="tensor(")
-        extras = [f"dtype={self.data.dtype}"]
+        extras = [f"dtype={self._data.dtype}"]
         if self._ctx is not None:
             extras.append(f"op={self._ctx.op_name}")
         elif self._requires_grad:
@@ -533,7 +654,7 @@ class Tensor:
 
 def as_array(x: Any) -> Any:
     """The ndarray behind a Tensor; anything else (arrays, numbers, None) as it is."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def as_tensor(x: ArrayLike) -> Tensor:
@@ -543,7 +664,7 @@ def as_tensor(x: ArrayLike) -> Tensor:
 
 def _raw_nested(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, (list, tuple)):
         return type(x)(_raw_nested(v) for v in x)
     if isinstance(x, dict):
@@ -631,10 +752,22 @@ INSPECTION_FUNCTIONS = {      # they answer questions about values, nothing to d
 }
 
 
+class Clone(Function):
+    """A copy of the values that stays in the graph (the gradient passes through)."""
+
+    @staticmethod
+    def forward(ctx: Function, a: np.ndarray) -> np.ndarray:
+        return np.array(a, copy=True)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g
+
+
 def _make(data: np.ndarray, ctx: Function | None, requires_grad: bool) -> Tensor:
     """A new tensor without the checks of __init__ (the ops' fast path)."""
     t = object.__new__(Tensor)
-    t.data = data
+    t._data = data
     t.grad = None
     t._requires_grad = requires_grad
     t._ctx = ctx
@@ -646,7 +779,7 @@ def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None,
            name: str | None = None) -> Tensor:
     """A new tensor holding a copy of `data` (float64 unless data or dtype say otherwise)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     return Tensor(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad, name=name)
 
 
@@ -665,7 +798,9 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
     """The backward pass shared by `Tensor.backward` and `grad`.
 
     Without `inputs` it accumulates into the leaves' `.grad`; with `inputs`
-    it returns their gradients and leaves `.grad` alone.
+    it returns their gradients and leaves `.grad` alone. The pass records
+    (a graph of the gradients) exactly when `create_graph`, whatever the
+    grad mode around it, as in PyTorch.
     """
     for root in roots:
         if not isinstance(root, Tensor):
@@ -676,7 +811,6 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
                 "it depends on has requires_grad=True (or it was computed under no_grad)")
     # The pass makes no reference cycles, so pausing the cycle collector changes
     # nothing but time (on big graphs it would rescan every node, over and over).
-    # It records (a graph of the gradients) exactly when create_graph.
     global _recorded, _paused
     collecting = gc.isenabled() or _paused       # (recording may have paused it)
     _recorded, _paused = 0, False
@@ -691,13 +825,14 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
             totals[key] = g if key not in totals else totals[key] + g
         nodes = [key for key in totals if isinstance(key, Function)]
         order = _sorted_nodes(nodes, strict=inputs is None)
+        owned: set[int] = set()              # ids of the gradients handed out as .grad
         if inputs is None:
-            _propagate(order, totals, retain_graph)
-            _deliver(totals, create_graph)
+            _propagate(order, totals, retain_graph, owned)
+            _deliver(totals, owned, create_graph)
             return None
         wanted = {id(t._ctx if t._ctx is not None else t) for t in inputs}   # nodes, leaves
         order, run = _prune(order, wanted)
-        reached = _propagate(order, totals, retain_graph, wanted, run)
+        reached = _propagate(order, totals, retain_graph, owned, wanted, run)
         return _collect(inputs, reached, allow_unused)
     finally:
         _mode.enabled = previous_mode
@@ -705,7 +840,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
             gc.enable()
 
 
-def _propagate(order: list[Function], totals: Gradients, retain_graph: bool,
+def _propagate(order: list[Function], totals: Gradients, retain_graph: bool, owned: set[int],
                wanted: AbstractSet[int] = frozenset(), run: set[int] | None = None
                ) -> Gradients:
     """Call each node's backward once, outputs first, and pass the gradients down.
@@ -713,6 +848,8 @@ def _propagate(order: list[Function], totals: Gradients, retain_graph: bool,
     Returns `totals`, which then holds the gradients of the leaves (and, with
     `wanted`, of the wanted nodes; only the nodes in `run` call backward).
     """
+    writes = _writes
+    anomaly = modes.anomaly_depth
     for node in reversed(order):
         g = totals.pop(node, None)
         if g is None:                      # nothing reached it (an unused output)
@@ -722,28 +859,38 @@ def _propagate(order: list[Function], totals: Gradients, retain_graph: bool,
                 totals[node] = g
             if id(node) not in run:        # nothing wanted lies below it
                 continue
+        if node._clock != writes:          # something was written since the forward
+            _check_versions(node)
         if node.retained_by is not None:
-            _retain(node, g)
+            _retain(node, g, owned)
         # call backward: one gradient (or None) per input of forward
         input_grads = node.backward(node, g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         elif len(input_grads) > len(node.parents):
             _check_extra_grads(node, input_grads)
-        if modes.anomaly_depth:
+        if anomaly:
             modes.check_backward(node, g, input_grads)
+        below = []                         # where the gradient went, kept once freed
         for p, pg in zip(node.parents, input_grads):
             if pg is None or p is None:    # no gradient, or an input that needs none
                 continue
-            data = p.data
-            if pg.shape != data.shape:     # unbroadcast
+            data = p._data
+            try:
+                shape = pg.shape
+            except AttributeError:         # a Python number from a custom backward
+                pg = np.asarray(pg, dtype=data.dtype)
+                shape = pg.shape
+            if shape != data.shape:        # unbroadcast
                 pg = _unbroadcast(pg, data.shape, node)
             if pg.dtype is not data.dtype and pg.dtype != data.dtype:   # cast
                 pg = pg.astype(data.dtype)
             key = p._ctx or p              # accumulate, at the node below or the leaf
             previous = totals.get(key)
             totals[key] = pg if previous is None else previous + pg
+            below.append(key)
         if not retain_graph:               # free saved arrays and the links to inputs
+            node.below = below
             node.parents = node.saved = node.arguments = None  # type: ignore[assignment]
     return totals
 
@@ -769,26 +916,37 @@ def _check_extra_grads(node: Function, grads: tuple[Any, ...]) -> None:
                          f"for {len(node.parents)} inputs")
 
 
-def _retain(node: Function, g: Any) -> None:
+def _retain(node: Function, g: Any, owned: set[int]) -> None:
     """Keep g as .grad of the non-leaf tensor that asked for it (retain_grad)."""
     kept = node.retained_by()
-    if kept is not None:          # a copy: g may be shared, or a read-only view
-        kept.grad = _as_grad(g if _mode.enabled else np.array(g), kept.grad)
+    if kept is not None:          # first order: a copy, as g flows on
+        kept.grad = _as_grad(_own(g, owned, True) if _mode.enabled else np.array(g), kept.grad)
 
 
-def _deliver(totals: Gradients, create_graph: bool) -> None:
+def _deliver(totals: Gradients, owned: set[int], create_graph: bool) -> None:
     """Add the leaves' gradients to their .grad; each leaf gets an array of its own."""
-    owned: set[int] = set()
     for leaf, g in totals.items():
-        if not isinstance(leaf, Tensor):
-            continue                       # a node no gradient went through
-        if not create_graph and leaf.grad is None:
-            if isinstance(g, Tensor):
-                g = g.data
-            if id(g) in owned or g.base is not None or not g.flags.writeable:
-                g = g.copy()
-            owned.add(id(g))
-        leaf.grad = _as_grad(g, leaf.grad)
+        if isinstance(leaf, Tensor):       # (not a node no gradient went through)
+            leaf.grad = _as_grad(_own(g, owned, create_graph) if leaf.grad is None else g,
+                                 leaf.grad)
+
+
+def _own(g: Any, owned: set[int], create_graph: bool) -> Any:
+    """g to be stored as a .grad, copied if another .grad (or the caller) has it already,
+    or if it is a view or read-only; 0-d gradients become 0-d arrays, not numpy scalars."""
+    if create_graph:
+        if not isinstance(g, Tensor):
+            g = _make(np.array(g), None, False)
+        elif id(g) in owned:
+            g = Clone.apply(g) if g._requires_grad else _make(g._data.copy(), None, False)
+    else:
+        if isinstance(g, Tensor):
+            g = g._data
+        if type(g) is not np.ndarray or id(g) in owned or g.base is not None or \
+                not g.flags.writeable:
+            g = np.array(g)
+    owned.add(id(g))
+    return g
 
 
 def _collect(inputs: Sequence[Tensor], totals: Gradients, allow_unused: bool
@@ -810,27 +968,27 @@ def _collect(inputs: Sequence[Tensor], totals: Gradients, allow_unused: bool
 
 def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
     """g as a Tensor, added to the gradient there was."""
-    grad = g if isinstance(g, Tensor) else _make(g, None, False)
+    grad = g if isinstance(g, Tensor) else _make(np.asarray(g), None, False)
     return grad if previous is None else previous + grad
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
     """The gradient backward starts from: ones, or a copy of the caller's `grad`."""
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implied only for a scalar output, this one has shape "
                 f"{root.shape}{root._label()}; pass grad= of that shape (or call .sum() first)")
         ones = np.ones(root.shape, root.dtype)
         return _make(ones, None, False) if create_graph else ones
     g = grad if isinstance(grad, Tensor) else None
-    values = np.asarray(g.data if g is not None else grad)
+    values = np.asarray(g._data if g is not None else grad)
     if values.shape != root.shape:
         raise ValueError(
             f"backward: grad has shape {values.shape} but the output{root._label()} "
             f"has shape {root.shape}")
-    if create_graph and g is not None:
-        return g
+    if create_graph and g is not None and g._requires_grad:
+        return Clone.apply(g) if g.dtype == root.dtype else g.astype(root.dtype)
     values = np.array(values, dtype=root.dtype)     # a copy: the caller keeps theirs
     return _make(values, None, False) if create_graph else values
 
@@ -839,7 +997,7 @@ def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Functi
     """Every node reachable from the roots, inputs before outputs (no recursion).
 
     A node freed by an earlier backward is an error when `strict`; otherwise
-    it is kept, without what lay below it, for `_prune` to decide.
+    the search goes on through the nodes and leaves its gradient went to.
     """
     order: list[Function] = []
     seen: set[Function] = set()
@@ -865,11 +1023,15 @@ def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Functi
     return order
 
 
-def _freed(node: Function, strict: bool) -> tuple[Tensor | None, ...]:
-    """What lies below a freed node, as far as backward knows: nothing (an error when `strict`)."""
+def _freed(node: Function, strict: bool) -> list[Tensor]:
+    """In place of a freed node's parents (an error when `strict`): the leaves its gradient
+    went to, and for the nodes it went to, stand-in tensors without values."""
     if strict:
         raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
-    return ()
+    return [b if isinstance(b, Tensor) else _make(_NO_VALUES, b, True) for b in node.below]
+
+
+_NO_VALUES = np.empty(0)
 
 
 def _prune(order: list[Function], wanted: set[int]
@@ -877,7 +1039,8 @@ def _prune(order: list[Function], wanted: set[int]
     """The nodes on paths to wanted inputs, and which of them must run backward.
 
     A node runs only if some wanted input lies below it; a wanted non-leaf
-    input just receives its gradient. Running a freed node is an error.
+    input just receives its gradient. Running a freed node is an error; a
+    freed node off the paths is passed by (what lay below it is known).
     """
     reaches: set[int] = set()
     run: set[int] = set()
@@ -885,11 +1048,9 @@ def _prune(order: list[Function], wanted: set[int]
     for node in order:                       # inputs before outputs
         key = id(node)
         parents = node.parents
-        if parents is None:                  # freed: what lies below is unknown
-            below = key not in wanted
-        else:
-            below = any(p is not None and ((id(p._ctx) in reaches) if p._ctx is not None
-                                           else (id(p) in wanted)) for p in parents)
+        inputs = parents if parents is not None else _freed(node, False)
+        below = any(p is not None and ((id(p._ctx) in reaches) if p._ctx is not None
+                                       else (id(p) in wanted)) for p in inputs)
         if below:
             if parents is None:
                 raise RuntimeError(f"backward through {node.op_name}: {_FREED}")

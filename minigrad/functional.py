@@ -10,6 +10,8 @@ Tensors.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import ops
@@ -75,9 +77,12 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     y = as_tensor(y)
     if y.ndim not in (1, 2):
         raise ValueError(f"cross_entropy_error: y must be (N, C) or (C,), got shape {y.shape}")
+    targets: Any
     targets, are_labels = ops.check_targets(t, y.shape, "cross_entropy_error", "predictions")
     if not are_labels:                   # one-hot or probability rows, in y's dtype
         targets = targets.reshape(-1, y.shape[-1]).astype(y.dtype, copy=False)
+        if isinstance(t, Tensor) and t.requires_grad:
+            targets = t.reshape(targets.shape).astype(y.dtype)   # rows that learn: keep the graph
     rows = y.reshape(1, -1) if y.ndim == 1 else y
     n = rows.shape[0]
     if are_labels:
@@ -113,7 +118,7 @@ def accuracy(y: ArrayLike, t: ArrayLike) -> float:
 
 
 def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
-            rng: np.random.Generator | None = None) -> Tensor:
+            rng: np.random.Generator | np.random.RandomState | None = None) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p).
 
     The expected value is unchanged, so nothing needs rescaling at test time;

@@ -15,8 +15,17 @@ import numpy as np
 
 from . import functional as F
 from . import gradcheck, ops
-from ._random import as_generator
-from .engine import ArrayLike, Tensor, as_array, enable_grad, grad, is_grad_enabled, no_grad
+from ._checks import check_bool, check_float, check_int, check_rng, check_str
+from .engine import (
+    ArrayLike,
+    Tensor,
+    as_array,
+    bump_version,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+)
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
 __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict"]
@@ -25,6 +34,7 @@ _ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
 
 
 def _activation(name: str, model: str) -> Callable[[ArrayLike], Tensor]:
+    check_str(name, "activation", model)
     try:
         return _ACTIVATIONS[name.lower()]
     except (KeyError, AttributeError):
@@ -48,7 +58,8 @@ class ParamDict(dict[str, np.ndarray]):
             raise KeyError(f"params: the model has no parameter {key!r} "
                            f"(it has {list(self._parameters)})")
         p = self._parameters[key]
-        if value is p.data:          # `params[key] -= ...` stores the same array back
+        if value is p.data:          # `params[key] -= ...` stores the same array back,
+            bump_version(value)      # written in place: graphs that saved it are stale
             return
         array = np.asarray(as_array(value), dtype=p.data.dtype)
         if array.shape != p.data.shape:
@@ -91,10 +102,16 @@ class TwoLayerNet(_BookNetwork):
                  weight_init_std: float = 0.01, activation: str = "sigmoid",
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
+        where = "TwoLayerNet"
+        input_size = check_int(input_size, "input_size", where)
+        hidden_size = check_int(hidden_size, "hidden_size", where)
+        output_size = check_int(output_size, "output_size", where)
+        std = check_float(weight_init_std, "weight_init_std", where)
+        if not std >= 0.0:
+            raise ValueError(f"{where}: weight_init_std must be >= 0, got {weight_init_std!r}")
+        rng = check_rng(rng, "rng", where)
         self.activation = activation
-        self._act = _activation(activation, "TwoLayerNet")
-        rng = as_generator(rng)
-        std = float(weight_init_std)
+        self._act = _activation(activation, where)
         self.W1 = Parameter(std * _rng_normal(rng, (input_size, hidden_size)))
         self.b1 = Parameter(np.zeros(hidden_size))
         self.W2 = Parameter(std * _rng_normal(rng, (hidden_size, output_size)))
@@ -185,9 +202,24 @@ class MultiLayerNet(_BookNetwork):
                  dropout_ratio: float = 0.5, use_batchnorm: bool = False,
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        rng = as_generator(rng)
-        act = _activation(activation, "MultiLayerNet")
-        sizes = [int(input_size), *[int(h) for h in hidden_size_list], int(output_size)]
+        where = "MultiLayerNet"
+        if isinstance(hidden_size_list, (str, bytes)) or not isinstance(hidden_size_list,
+                                                                         Sequence):
+            raise TypeError(f"{where}: hidden_size_list must be a list of integers, got "
+                            f"{type(hidden_size_list).__name__}")
+        sizes = [check_int(input_size, "input_size", where),
+                 *[check_int(h, f"hidden_size_list[{i}]", where)
+                   for i, h in enumerate(hidden_size_list)],
+                 check_int(output_size, "output_size", where)]
+        if not isinstance(weight_init_std, str):
+            check_float(weight_init_std, "weight_init_std (a number or 'relu', 'sigmoid', "
+                        "'he', 'xavier')", where)
+        weight_decay_lambda = check_float(weight_decay_lambda, "weight_decay_lambda", where)
+        dropout_ratio = check_float(dropout_ratio, "dropout_ratio", where)
+        use_dropout = check_bool(use_dropout, "use_dropout", where)
+        use_batchnorm = check_bool(use_batchnorm, "use_batchnorm", where)
+        rng = check_rng(rng, "rng", where)
+        act = _activation(activation, where)
         self.sizes = tuple(sizes)
         self.activation = activation
         self.weight_decay_lambda = float(weight_decay_lambda)

@@ -12,21 +12,26 @@ ops, so backward comes from the graph.
 
 from __future__ import annotations
 
+import errno
+import operator
 import os
-import tempfile
-from collections.abc import Iterator, Mapping
-from typing import Any
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, overload
 
 import numpy as np
 
 from . import functional as F
 from . import ops
-from ._random import as_generator
-from .engine import ArrayLike, Tensor, as_array, as_tensor
+from ._checks import check_bool, check_float, check_int, check_rng
+from .datasets._files import create_temp
+from .engine import ArrayLike, Tensor, as_array, as_tensor, bump_version
 
 __all__ = [
-    "Parameter", "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "Dropout",
-    "BatchNorm1d", "init_std",
+    "Parameter", "Module", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sigmoid", "Tanh",
+    "Sequential", "Dropout", "BatchNorm1d", "init_std",
 ]
 
 
@@ -44,10 +49,11 @@ class Parameter(Tensor):
         return "Parameter" + super().__repr__()[len("tensor"):]
 
 
-def _rng_normal(rng: np.random.Generator | int | None, shape: tuple[int, ...]) -> np.ndarray:
-    """Standard normal samples from rng, or from numpy's global state (as the book's randn)."""
-    generator = as_generator(rng)
-    return np.random.randn(*shape) if generator is None else generator.standard_normal(shape)
+def _rng_normal(rng: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal samples from rng (as check_rng gives it), or from numpy's global state
+    (as the book's randn)."""
+    samples: np.ndarray = np.random.randn(*shape) if rng is None else rng.standard_normal(shape)
+    return samples
 
 
 def init_std(weight_init: str | float, fan_in: int, layer: str = "Linear") -> float:
@@ -66,7 +72,7 @@ def init_std(weight_init: str | float, fan_in: int, layer: str = "Linear") -> fl
             return float(np.sqrt(2.0 / fan_in))
         raise ValueError(f"{layer}: unknown weight_init {weight_init!r}; use 'std', 'xavier', "
                          "'he' (aliases 'sigmoid', 'relu') or a number")
-    std = float(weight_init)
+    std = check_float(weight_init, "weight_init (a number or 'std', 'xavier', 'he')", layer)
     if not std >= 0.0:
         raise ValueError(f"{layer}: weight_init std must be >= 0, got {weight_init!r}")
     return std
@@ -79,6 +85,16 @@ class Module:
     order; `parameters()`, `state_dict()`, `train()`/`eval()` and
     `zero_grad()` then reach everything below. Subclasses write `forward`;
     calling the module calls it.
+
+    Layers kept in a plain list, tuple or dict are not registered, so an
+    optimizer would never train them and `save` would drop them. Assigning
+    such a container that holds a Module or Parameter not otherwise
+    registered therefore raises a TypeError pointing to `ModuleList` /
+    `ModuleDict`: an error, not a warning, because the loss is silent (the
+    model trains, just worse) and a warning printed while building a model
+    is easily lost. Lists of layers that are registered elsewhere are fine,
+    and an attribute whose name starts with "_" is never checked (a list
+    kept unregistered on purpose).
     """
 
     training: bool
@@ -107,6 +123,8 @@ class Module:
             raise TypeError(f"{type(self).__name__}: cannot assign a Tensor to parameter "
                             f"{name!r}; wrap it in Parameter(...) or update {name}.data "
                             "in place")
+        if isinstance(value, (list, tuple, dict)) and not name.startswith("_"):
+            self._refuse_unregistered(name, value)
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -116,6 +134,30 @@ class Module:
         elif isinstance(value, Module):
             self._modules[name] = value
         object.__setattr__(self, name, value)
+
+    def _refuse_unregistered(self, name: str, value: list[Any] | tuple[Any, ...] | dict[Any, Any]
+                             ) -> None:
+        """Raise if `value` holds Modules or Parameters that this module does not register."""
+        held = list(_held_layers(value, ""))
+        if not held:
+            return
+        known = {id(m) for m in self.modules()} | {id(p) for p in self.parameters()}
+        stray = [(where, item) for where, item in held if id(item) not in known]
+        if not stray:
+            return
+        shown = ", ".join(f"{type(item).__name__} at {name}{where}" for where, item in stray[:3])
+        if len(stray) > 3:
+            shown += f" and {len(stray) - 3} more"
+        kind = type(value).__name__
+        if any(isinstance(item, Module) for _, item in stray):
+            fix = ("use nn.ModuleDict({...})" if isinstance(value, dict)
+                   else "use nn.ModuleList([...])")
+        else:
+            fix = "assign each Parameter to an attribute of its own"
+        raise TypeError(f"{type(self).__name__}: attribute {name!r} is a {kind} holding {shown}, "
+                        "which a plain container does not register: parameters(), state_dict() "
+                        f"and optimizers would not see them. To register them, {fix}; to keep "
+                        f"an unregistered {kind} on purpose, name the attribute '_{name}'")
 
     def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
@@ -264,37 +306,66 @@ class Module:
             raise ValueError(f"{where}: shape mismatch for " + "; ".join(mismatched))
         for key, value in values.items():
             np.copyto(targets[key][2], value, casting="unsafe")
+            bump_version(targets[key][2])
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `state_dict()` to `path` as .npz, atomically.
 
         The file is written to a temporary file in the same folder and
         renamed over `path` only when complete, so a crash or an error while
-        saving leaves any previous file untouched. `path` is used as given
-        (no ".npz" is appended).
+        saving leaves any previous file untouched; it gets the permissions of
+        any new file (0o666 less the umask). `path` is used as given (no
+        ".npz" is appended). Errors name `path`, never the temporary file.
         """
+        where = f"{type(self).__name__}.save"
         path = os.fspath(path)
         state = self.state_dict()
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, temp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                                    suffix=".tmp")
+        target = Path(os.path.abspath(path))
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, f"{where}: the path is a folder; give a file "
+                                    f"name such as {os.path.join(path, 'model.npz')}", path)
+        if not target.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, f"{where}: the folder {target.parent} does "
+                                    "not exist", path)
+        try:
+            fd, temp = create_temp(target)
+        except OSError as e:
+            raise _naming(e, where, path) from e
         try:
             with os.fdopen(fd, "wb") as f:
                 _write_npz(f, state)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            try:
-                os.unlink(temp)
-            except FileNotFoundError:
-                pass
+            os.replace(temp, target)
+        except BaseException as e:
+            temp.unlink(missing_ok=True)
+            if isinstance(e, OSError):
+                raise _naming(e, where, path) from e
             raise
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
-        """Load parameters and buffers saved by `save` (checked as by `load_state_dict`)."""
-        with np.load(os.fspath(path), allow_pickle=False) as archive:
-            state = {key: archive[key] for key in archive.files}
+        """Load parameters and buffers saved by `save` (checked as by `load_state_dict`).
+
+        A file that is not such an archive (another format, a truncated
+        download) is a ValueError saying so, naming `path`.
+        """
+        where = f"{type(self).__name__}.load"
+        path = os.fspath(path)
+        not_ours = f"{where}: {path} is not a minigrad weight file (a .npz archive written " \
+                   "by Module.save)"
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4)
+        except OSError as e:
+            raise _naming(e, where, path) from e
+        if head != b"PK\x03\x04":
+            found = "an empty file" if not head else f"it starts with {head!r}"
+            raise ValueError(f"{not_ours}: {found}, not a zip archive")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                state = {key: archive[key] for key in archive.files}
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as e:
+            raise ValueError(f"{not_ours}: {e} (truncated or damaged?)") from e
         self.load_state_dict(state, strict=strict)
         return self
 
@@ -308,6 +379,29 @@ class Module:
                  for name, m in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+
+
+def _held_layers(value: Any, where: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """The Modules and Parameters inside nested lists, tuples and dicts, with their index paths."""
+    if isinstance(value, (Module, Parameter)):
+        yield where, value
+    elif depth < 4 and isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _held_layers(item, f"{where}[{i}]", depth + 1)
+    elif depth < 4 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _held_layers(item, f"{where}[{key!r}]", depth + 1)
+
+
+def _naming(e: OSError, where: str, path: str) -> OSError:
+    """`e` again, as the same kind of OSError, but naming the user's `path` (and `where`)."""
+    reason = e.strerror or str(e) or type(e).__name__
+    try:
+        named = type(e)(e.errno, f"{where}: {reason}", path) if e.errno else type(e)(
+            f"{where}: {reason}: {path!r}")
+    except TypeError:                               # a subclass with another constructor
+        named = OSError(e.errno, f"{where}: {reason}", path)
+    return named
 
 
 def _write_npz(f: Any, state: dict[str, np.ndarray]) -> None:
@@ -335,10 +429,10 @@ class Linear(Module):
                  weight_init: str | float = "std",
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: sizes must be positive, got in_features={in_features}, "
-                             f"out_features={out_features}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = check_int(in_features, "in_features", "Linear")
+        self.out_features = check_int(out_features, "out_features", "Linear")
+        bias = check_bool(bias, "bias", "Linear")
+        rng = check_rng(rng, "rng", "Linear")
         std = init_std(weight_init, self.in_features)
         self.W = Parameter(std * _rng_normal(rng, (self.in_features, self.out_features)))
         self.b = Parameter(np.zeros(self.out_features)) if bias else None
@@ -412,15 +506,179 @@ class Sequential(Module):
         return x
 
 
+class ModuleList(Module):
+    """A list of Modules, registered as "0", "1", ... (state dict keys such as "layers.0.W").
+
+    Indexing (negative indices and slices too), iteration, `len`, `append`,
+    `extend`, `insert`, `pop`, `del` and `+=` work as on a list; the
+    submodules are renumbered so that their names always follow the order.
+    It has no `forward`: the owning module decides how to call them.
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    @staticmethod
+    def _checked(module: Any, where: str) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList.{where}: expected a Module, got {type(module).__name__}")
+        return module
+
+    def _renumber(self, modules: list[Module]) -> None:
+        self._modules.clear()
+        self._modules.update((str(i), m) for i, m in enumerate(modules))
+
+    def _index(self, index: Any) -> int:
+        i = operator.index(index)
+        n = len(self._modules)
+        if not -n <= i < n:
+            raise IndexError(f"ModuleList index {i} out of range (length {n})")
+        return i + n if i < 0 else i
+
+    @overload
+    def __getitem__(self, index: int) -> Module: ...
+    @overload
+    def __getitem__(self, index: slice) -> ModuleList: ...
+
+    def __getitem__(self, index: int | slice) -> Module | ModuleList:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        return modules[self._index(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self._modules[str(self._index(index))] = self._checked(module, "__setitem__")
+
+    def __delitem__(self, index: int | slice) -> None:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            del modules[index]
+        else:
+            del modules[self._index(index)]
+        self._renumber(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end; returns self."""
+        self._modules[str(len(self._modules))] = self._checked(module, "append")
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of `modules`; returns self."""
+        if isinstance(modules, Module) and not isinstance(modules, ModuleList):
+            raise TypeError("ModuleList.extend: expected an iterable of Modules, got a "
+                            f"{type(modules).__name__} (use append for one module)")
+        for module in list(modules):
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert `module` before position `index`, as list.insert does."""
+        modules = list(self._modules.values())
+        modules.insert(operator.index(index), self._checked(module, "insert"))
+        self._renumber(modules)
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at `index` (the last by default)."""
+        module = self[index]
+        del self[index]
+        return module
+
+
+class ModuleDict(Module):
+    """A dict of Modules by name, registered under their keys (state dict keys "heads.cls.W").
+
+    Works like a dict that keeps insertion order: `d[key]`, `d[key] = m`,
+    `del d[key]`, `in`, `len`, iteration over keys, `keys()`, `values()`,
+    `items()`, `update()`, `pop()` and `clear()`. Keys are non-empty
+    strings without "." (which would make state dict names ambiguous).
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        try:
+            return self._modules[key]
+        except KeyError:
+            raise KeyError(f"ModuleDict has no module {key!r} (it has {list(self._modules)})"
+                           ) from None
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict: keys must be non-empty strings without '.', got {key!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict[{key!r}]: expected a Module, got "
+                            f"{type(module).__name__}")
+        self._modules[key] = module
+
+    def __delitem__(self, key: str) -> None:
+        self.pop(key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> list[str]:
+        return list(self._modules.keys())
+
+    def values(self) -> list[Module]:
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self._modules.items())
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or from (key, module) pairs."""
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError("ModuleDict.update: expected a mapping or (key, module) pairs, "
+                                f"got an element {pair!r}")
+            self[pair[0]] = pair[1]
+
+    def pop(self, key: str) -> Module:
+        """Remove and return the module under `key`."""
+        module = self[key]
+        del self._modules[key]
+        return module
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+
 class Dropout(Module):
     """Inverted dropout in training mode (see `functional.dropout`); identity in eval mode."""
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
+        p = check_float(p, "p", "Dropout")
+        generator = check_rng(rng, "rng", "Dropout")
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = float(p)
-        self.rng = as_generator(rng)
+        self.rng: np.random.Generator | np.random.RandomState | None = generator
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.p, self.training, self.rng)
@@ -445,8 +703,10 @@ class BatchNorm1d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True) -> None:
         super().__init__()
-        if num_features < 1:
-            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
+        num_features = check_int(num_features, "num_features", "BatchNorm1d")
+        eps = check_float(eps, "eps", "BatchNorm1d")
+        momentum = check_float(momentum, "momentum", "BatchNorm1d")
+        affine = check_bool(affine, "affine", "BatchNorm1d")
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
         self.num_features = int(num_features)

@@ -14,7 +14,18 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .engine import ArrayLike, Axis, Function, Tensor, _call, _make, as_array, register
+from .engine import (
+    ArrayLike,
+    Axis,
+    Function,
+    Tensor,
+    _call,
+    _make,
+    as_array,
+    bump_version,
+    is_grad_enabled,
+    register,
+)
 
 # What forward and backward compute with: ndarrays (or Python numbers) in a forward; in a
 # backward ndarrays, or Tensors while create_graph=True records it.
@@ -122,8 +133,11 @@ class Pow(Function, method="__pow__", reflected="__rpow__", numpy=np.power):
                 zero = (a == 0) & (b == 0)
                 base = np.where(zero, 1, a) if np.any(zero) else a
                 ga = g * b * base ** (b - 1)
-        # d/db a**b = a**b log a, taken as 0 where a <= 0 (as at a = 0, b > 0)
-        gb = g * out * np.log(np.where(a > 0, a, 1)) if need_b else None
+        gb = None
+        if need_b:     # d/db a**b = a**b log a, as PyTorch takes it: NaN where a < 0,
+            #            -inf at a = 0 with b < 0, and 0 at a = 0 with b >= 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * out * np.log(np.where((a == 0) & (b >= 0), 1, a))
         return ga, gb
 
 
@@ -219,7 +233,10 @@ class Linear(Function):
         ctx.b_shape = None if b is None else b.shape
         out = x @ W
         if b is not None:
-            out += b
+            if b.dtype == out.dtype and b.ndim <= out.ndim:
+                out += b                  # no new array
+            else:                         # numpy's promotion and broadcasting
+                out = out + b
         return out
 
     @staticmethod
@@ -367,7 +384,9 @@ class Relu(Function, method="relu"):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
-        return g * (a > 0)
+        if isinstance(a, Tensor):                # recording: stays a function of a
+            return g * Step.apply(a, False)
+        return np.where(a <= 0, 0, g)            # NaN passes the gradient, as in PyTorch
 
 
 relu = Relu.apply
@@ -382,37 +401,65 @@ class Abs(Function, method=("abs", "__abs__"), numpy=np.absolute):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
+        if isinstance(a, Tensor):
+            return g * Step.apply(a, True)
         return g * np.sign(a)
 
 
 abs = Abs.apply
 
 
+class Step(Function):
+    """The derivative of relu (signed=False: 1 where a > 0 or NaN, else 0) or of abs
+    (signed=True: sign(a)), in a's dtype.
+
+    Piecewise constant, so its own gradient is 0; recorded, it keeps the
+    gradients of relu and abs connected to a, and they differentiate again
+    (to zeros, as in PyTorch).
+    """
+
+    @staticmethod
+    def forward(ctx: Function, a: Array, signed: bool) -> Array:
+        ctx.shape, ctx.dtype = a.shape, a.dtype
+        return np.sign(a) if signed else (~(a <= 0)).astype(a.dtype)
+
+    @staticmethod
+    def backward(ctx: Function, g: Array) -> Grads:
+        return np.zeros(ctx.shape, ctx.dtype)
+
+
 class Clip(Function):
+    """np.clip: min(max(a, lo), hi). Bounds may be tensors; each gets the gradient where
+    it is the result (as torch.clamp: where lo > hi, hi wins)."""
+
     @staticmethod
     def forward(ctx: Function, a: Array, lo: Array, hi: Array) -> Array:
         if lo is None and hi is None:
             raise ValueError("clip: give at least one of lo and hi")
-        ctx.save_for_backward(a)
-        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(a, lo, hi)
         return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
-        a, = ctx.saved_tensors
-        if ctx.lo is None:
-            inside = a <= ctx.hi
-        elif ctx.hi is None:
-            inside = a >= ctx.lo
-        else:
-            inside = (a >= ctx.lo) & (a <= ctx.hi)
-        return g * inside
+        a, lo, hi = ctx.saved_tensors
+        _, need_lo, need_hi = ctx.needs_input_grad
+        if lo is None:
+            return g * (a <= hi), None, (g * (a > hi) if need_hi else None)
+        if hi is None:
+            return g * (a >= lo), (g * (a < lo) if need_lo else None), None
+        g_lo = g * ((a < lo) & (lo < hi)) if need_lo else None
+        g_hi = g * ((a > hi) | (hi < lo)) if need_hi else None
+        return g * ((a >= lo) & (a <= hi)), g_lo, g_hi
 
 
 @register(method="clip")
 def clip(a: ArrayLike, lo: ArrayLike | None = None, hi: ArrayLike | None = None) -> Tensor:
-    """Limit values to [lo, hi]; the gradient is 1 inside, bounds included, 0 outside."""
-    return Clip.apply(a, as_array(lo), as_array(hi))
+    """Limit values to [lo, hi]; the gradient is 1 inside, bounds included, 0 outside.
+
+    Tensor bounds get the gradient where they are the result (they are passed to the
+    node by position, so they are its inputs).
+    """
+    return Clip.apply(a, lo, hi)
 
 
 @register(numpy=np.clip)
@@ -430,8 +477,8 @@ class Maximum(Function, numpy=np.maximum):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
-        ga = g * (a > b) + 0.5 * g * (a == b)      # ties share the gradient
-        return ga, g - ga
+        tie = 0.5 * g * (a == b)                   # ties share the gradient;
+        return g * ~(a <= b) + tie, g * ~(a >= b) + tie    # NaN passes it to both (PyTorch)
 
 
 maximum = Maximum.apply
@@ -446,8 +493,8 @@ class Minimum(Function, numpy=np.minimum):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
-        ga = g * (a < b) + 0.5 * g * (a == b)
-        return ga, g - ga
+        tie = 0.5 * g * (a == b)
+        return g * ~(a >= b) + tie, g * ~(a <= b) + tie
 
 
 minimum = Minimum.apply
@@ -493,8 +540,13 @@ class Cast(Function):
 
 @register(method="astype")
 def _astype(self: Tensor, dtype: DTypeLike) -> Tensor:
+    """A float dtype stays in the graph; integers and bools have no gradient, so leave it."""
     dtype = np.dtype(dtype)
-    return self if dtype == self.dtype else Cast.apply(self, dtype)
+    if dtype == self.dtype:
+        return self
+    if np.issubdtype(dtype, np.floating):
+        return Cast.apply(self, dtype)
+    return _make(self._data.astype(dtype), None, False)
 
 
 # ------------------------------------------------------------ reductions
@@ -597,7 +649,7 @@ def _np_reshape(a: ArrayLike, shape: Any = None, order: str = "C", *, newshape: 
 def expand_dims(a: ArrayLike, axis: int | Sequence[int]) -> Tensor:
     shape = np.shape(as_array(a))
     axes = _normalize_axes(axis, len(shape) + len(
-        (axis,) if isinstance(axis, int) else axis), "expand_dims")
+        (axis,) if isinstance(axis, (int, np.integer)) else axis), "expand_dims")
     new = list(shape)
     for ax in sorted(axes):
         new.insert(ax, 1)
@@ -746,9 +798,14 @@ class ScatterAdd(Function):
 
 class Concatenate(Function):
     @staticmethod
-    def forward(ctx: Function, *arrays: Array, axis: int = 0) -> Array:
+    def forward(ctx: Function, *arrays: Array, axis: int | None = 0) -> Array:
         if not arrays:
             raise ValueError("concatenate: needs at least one tensor")
+        ctx.shapes = None
+        if axis is None:                  # numpy: flatten them all first
+            ctx.shapes = [np.shape(a) for a in arrays]
+            arrays = tuple(np.ravel(a) for a in arrays)
+            axis = 0
         ndim = np.ndim(arrays[0])
         axis, = _normalize_axes(axis, ndim, "concatenate")
         try:
@@ -765,11 +822,14 @@ class Concatenate(Function):
     def backward(ctx: Function, g: Array) -> Grads:
         lead = (slice(None),) * ctx.axis
         b = ctx.bounds
-        return tuple(g[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
+        pieces = tuple(g[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
+        if ctx.shapes is not None:
+            pieces = tuple(piece.reshape(shape) for piece, shape in zip(pieces, ctx.shapes))
+        return pieces
 
 
 @register(numpy=np.concatenate)
-def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -822,7 +882,10 @@ class SoftmaxCrossEntropy(Function):
     """Mean cross-entropy of softmax(logits) against labels or target distributions.
 
     Fused for stability (log-sum-exp) and speed: the gradient is
-    (softmax(logits) - target) / N, with the softmax kept from the forward.
+    (softmax(logits)·Σt - t) / N, with the softmax kept from the forward (for
+    labels and for target rows that sum to 1, (softmax - t) / N). float16
+    logits are computed in float32, as PyTorch does, and the loss returned in
+    float16.
     """
 
     @staticmethod
@@ -834,19 +897,22 @@ class SoftmaxCrossEntropy(Function):
         n = logits.shape[0] if logits.ndim == 2 else 1
         targets, are_labels = check_targets(t, logits.shape, "softmax_cross_entropy")
         labels = targets if are_labels else None
+        x = logits.astype(np.float32) if logits.dtype == np.float16 else logits
+        if labels is None and t.dtype.kind in "iub":    # integer or bool rows: as numbers
+            t = t.astype(x.dtype)
         # Shift by the row maxima, or by the overall maximum when every row lies
         # close enough to it that no row's exponentials can all underflow (faster).
-        top, bottom = logits.max(), logits.min()
-        close = bottom - top > (-80.0 if logits.dtype.itemsize <= 4 else -700.0)
-        shift = top if close else logits.max(axis=-1, keepdims=True)
-        z = logits - shift
+        top, bottom = x.max(), x.min()
+        close = bottom - top > (-80.0 if x.dtype.itemsize <= 4 else -700.0)
+        shift = top if close else x.max(axis=-1, keepdims=True)
+        z = x - shift
         p = np.exp(z)
         total = (p @ np.ones(p.shape[-1], p.dtype))[..., None]    # row sums, by BLAS
         p /= total                                   # the softmax, for backward
         log_total = np.log(total).reshape(n)
         z = z.reshape(n, -1)
         if labels is None:
-            loss = -(t.reshape(n, -1) * (z - log_total[:, None])).sum()
+            loss = -(t.reshape(n, -1) * (z - log_total[:, None])).sum(dtype=x.dtype)
         else:
             loss = (log_total - z[np.arange(n), labels]).sum()
         ctx.save_for_backward(logits, p, t)
@@ -869,7 +935,8 @@ class SoftmaxCrossEntropy(Function):
         if ctx.needs_input_grad[1]:               # target rows that require grad
             z = logits - ctx.shift
             g_t = (np.log(np.exp(z).sum(axis=-1, keepdims=True)) - z) * (g / ctx.n)
-        return (p - t) * (g / ctx.n), g_t
+        # rows need not sum to 1 (an all-zero row masks a sample)
+        return (p * t.sum(axis=-1, keepdims=True) - t) * (g / ctx.n), g_t
 
 
 softmax_cross_entropy = SoftmaxCrossEntropy.apply
@@ -882,7 +949,14 @@ def _setitem(self: Tensor, key: Any, value: ArrayLike) -> None:
     if self._requires_grad or self._ctx is not None:
         raise TypeError("setitem: a tensor in the graph cannot be changed in place; build a "
                         "new one (where, concatenate) or change .data outside the graph")
-    self.data[_index(key)] = as_array(value)
+    if isinstance(value, Tensor) and value._requires_grad and is_grad_enabled():
+        raise TypeError(
+            f"setitem: the value{value._label()} requires grad, but the tensor it would be "
+            "written into is outside the graph, so its gradient would be lost; build the "
+            "result with mg.stack, mg.concatenate or mg.where instead, or write "
+            "value.detach() if only the values are wanted")
+    self._data[_index(key)] = as_array(value)
+    bump_version(self._data)
 
 
 def _no_grad(ufunc: np.ufunc) -> Callable[[Tensor, ArrayLike], Tensor]:

@@ -14,12 +14,14 @@ W a parameter, g its gradient and lr the learning rate. `weight_decay` adds
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import numbers
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, as_array, no_grad
+from ._checks import check_bool, check_float
+from .engine import Tensor, as_array, bump_version, no_grad
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
 
@@ -31,21 +33,35 @@ class Optimizer:
 
     def __init__(self, params: Any, lr: float, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
-        if isinstance(params, (int, float)) and not isinstance(params, bool):
-            params, lr = None, float(params)   # the book's SGD(0.1): a learning rate, no params
+        if isinstance(params, numbers.Real) and not isinstance(params, (bool, np.bool_)):
+            params, lr = None, params          # the book's SGD(0.1): a learning rate, no params
+        lr = check_float(lr, "lr", name)
+        weight_decay = check_float(weight_decay, "weight_decay", name)
         if not lr >= 0.0:
             raise ValueError(f"{name}: lr must be >= 0, got {lr}")
         if not weight_decay >= 0.0:
             raise ValueError(f"{name}: weight_decay must be >= 0, got {weight_decay}")
         if hasattr(params, "parameters") and callable(params.parameters):
             params = params.parameters()
+        if isinstance(params, (str, bytes, Mapping, Tensor, np.ndarray)) or not (
+                params is None or isinstance(params, Iterable)):
+            raise TypeError(f"{name}: params must be a list of Parameters (or a Module), got "
+                            f"{type(params).__name__}"
+                            + ("; wrap a single one in a list: [p]" if isinstance(params, Tensor)
+                               else "")
+                            + ("; for the book's dicts of arrays, create the optimizer without "
+                               "params and call update(params, grads)"
+                               if isinstance(params, Mapping) else ""))
         self.params: list[Tensor] = list(params) if params is not None else []
+        if params is not None and not self.params:
+            raise ValueError(f"{name}: no parameters to optimize (an empty list: is every layer "
+                             "registered? Layers kept in a Python list need nn.ModuleList)")
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor "
                                 "(for dicts of arrays, use update(params, grads))")
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
+        self.lr = lr
+        self.weight_decay = weight_decay
         self.state: dict[Any, dict[str, Any]] = {}
 
     def zero_grad(self) -> None:
@@ -55,6 +71,10 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
+        if not self.params:
+            raise RuntimeError(f"{type(self).__name__}.step: no parameters to optimize (created "
+                               "without params: pass them to the constructor, or call "
+                               "update(params, grads) as the book does)")
         self._begin_step()
         with no_grad():
             for p in self.params:
@@ -83,6 +103,7 @@ class Optimizer:
         if state is None:
             state = self.state[key] = {}
         self._rule(W, g, state)
+        bump_version(W)       # graphs that saved W can no longer backward through it
 
     def _begin_step(self) -> None:
         """Hook called once per step (Adam counts steps here)."""
@@ -106,6 +127,8 @@ class SGD(Optimizer):
     def __init__(self, params: Any = None, lr: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
+        momentum = check_float(momentum, "momentum", type(self).__name__)
+        nesterov = check_bool(nesterov, "nesterov", type(self).__name__)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1), got {momentum}")
         if nesterov and momentum == 0.0:
@@ -168,6 +191,7 @@ class RMSprop(Optimizer):
     def __init__(self, params: Any = None, lr: float = 0.01, decay_rate: float = 0.99,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
+        decay_rate = check_float(decay_rate, "decay_rate", "RMSprop")
         if not 0.0 <= decay_rate < 1.0:
             raise ValueError(f"RMSprop: decay_rate must be in [0, 1), got {decay_rate}")
         self.decay_rate = float(decay_rate)
@@ -191,6 +215,7 @@ class Adam(Optimizer):
     def __init__(self, params: Any = None, lr: float = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
+        beta1, beta2 = check_float(beta1, "beta1", "Adam"), check_float(beta2, "beta2", "Adam")
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Adam: {name} must be in [0, 1), got {beta}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -226,3 +228,86 @@ def test_custom_loss(tmp_path: Path) -> None:
     assert set(fits) == {"mse", "huber"}
     error = {k: np.hypot(w - 2.0, b - 1.0) for k, (w, b) in fits.items()}
     assert error["huber"] < 0.2 < error["mse"]
+
+
+# ------------------------------------------------------------ what a newcomer tries
+
+def test_every_example_has_help(tmp_path: Path) -> None:
+    scripts = sorted(EXAMPLES.glob("*.py"))
+    assert len(scripts) >= 6
+    for script in scripts:
+        start = time.monotonic()
+        result = run(script.name, "--help", cwd=tmp_path, timeout=60)
+        assert result.returncode == 0, (script.name, result.stderr)
+        assert result.stdout.startswith(f"usage: {script.name}"), (script.name, result.stdout)
+        assert "-h, --help" in result.stdout
+        assert time.monotonic() - start < 30          # prints help; runs nothing
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "-0.1"], "argument --lr: must be a finite number > 0, got -0.1"),
+    (["--lr", "0"], "argument --lr: must be a finite number > 0"),
+    (["--lr", "nan"], "argument --lr: must be a finite number > 0"),
+    (["--lr", "fast"], "argument --lr: not a number: 'fast'"),
+    (["--plot", "no-such-folder/curves.png"], "argument --plot: cannot write "
+                                              "no-such-folder/curves.png: the folder"),
+    (["--plot", "."], "argument --plot: . is a folder"),
+    (["--plot", "curves.xyz"], "argument --plot: cannot write a .xyz picture"),
+    (["--save", "no-such-folder/model.npz"], "argument --save: cannot write"),
+], ids=["negative-lr", "zero-lr", "nan-lr", "word-lr", "plot-missing-folder",
+        "plot-folder", "plot-format", "save-missing-folder"])
+def test_bad_lr_and_plot_paths_are_argparse_errors_before_training(
+        tmp_path: Path, args: list[str], message: str) -> None:
+    if "--plot" in args and "xyz" in args[1]:
+        pytest.importorskip("matplotlib")
+    result = run("train_two_layer_net.py", *args, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "usage: train_two_layer_net.py" in result.stderr
+    assert "epoch" not in result.stdout and "training" not in result.stdout   # nothing ran
+    assert os.listdir(tmp_path) == []
+
+
+def svg_texts(svg: str) -> list[str]:
+    """The labels in a Graphviz SVG: what the picture says, whatever the layout."""
+    return sorted(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+
+
+def test_show_graph_writes_to_the_given_path_and_the_docs_picture_is_current(
+        tmp_path: Path) -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    docs_picture = ROOT / "docs" / "two_layer_net_graph.svg"
+    committed = docs_picture.read_text()
+    out = tmp_path / "pictures" / "graph.svg"
+    out.parent.mkdir()
+    result = run("show_graph.py", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"wrote {out}"
+    assert svg_texts(out.read_text()) == svg_texts(committed)   # regenerated from this code
+    result = run("show_graph.py", cwd=tmp_path)                  # default: here, not in docs/
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "two_layer_net_graph.svg").is_file()
+    assert docs_picture.read_text() == committed
+    png = tmp_path / "graph.png"
+    assert run("show_graph.py", png.name, cwd=tmp_path).returncode == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for bad, message in [("missing/graph.svg", "the folder"), ("graph.pdf", ".svg or .png")]:
+        result = run("show_graph.py", bad, cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_book_sgd_reaches_095_on_digits_with_its_own_defaults(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    processes = [subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "train_two_layer_net.py"), "--optimizer", "sgd",
+         "--seed", str(seed), "--plot", "", "--no-progress"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in (0, 1)]
+    for seed, process in enumerate(processes):
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        assert "sgd lr=" in stdout
+        assert final_test_accuracy(stdout) >= 0.95, (seed, stdout)

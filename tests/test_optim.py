@@ -93,7 +93,7 @@ def test_book_update_on_dicts_matches_the_formula(name, make, hp) -> None:
     W0 = np.random.default_rng(2).normal(size=(3, 2))
     params = {"W": W0.copy(), "b": np.zeros(2)}
     array = params["W"]
-    opt = make([])
+    opt = make(None)                            # the book's form: no parameters, update() only
     grads = grads_sequence()
     for g in grads:
         opt.update(params, {"W": g, "b": None})

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from minigrad._random import Seed, as_generator
+from minigrad._checks import check_rng
 
 __all__ = ["minibatches", "random_batch"]
 
 
-def _as_generator(rng: Seed) -> np.random.Generator:
-    return as_generator(rng) or np.random.default_rng()
+def _as_generator(rng: Any, where: str) -> Any:
+    """A Generator (or RandomState) from check_rng; None gives a fresh Generator."""
+    generator = check_rng(rng, "rng", where)
+    return np.random.default_rng() if generator is None else generator
 
 
 def _check(x: np.ndarray, t: np.ndarray, batch_size: int) -> int:
@@ -52,7 +55,7 @@ def minibatches(
     x = np.asarray(x)
     t = np.asarray(t)
     size = _check(x, t, batch_size)
-    gen = _as_generator(rng) if shuffle else None
+    gen = _as_generator(rng, "minibatches") if shuffle else None
     return _iterate(x, t, size, gen, drop_last)
 
 
@@ -84,5 +87,5 @@ def random_batch(
     size = _check(x, t, batch_size)
     if len(x) == 0:
         raise ValueError("cannot draw a batch from an empty dataset")
-    mask = _as_generator(rng).choice(len(x), size)
+    mask = _as_generator(rng, "random_batch").choice(len(x), size)
     return x[mask], t[mask]

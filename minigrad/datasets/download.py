@@ -14,9 +14,15 @@ from typing import Any
 
 from ._files import create_temp
 
-__all__ = ["DownloadError", "download", "sha256_of"]
+__all__ = ["DownloadError", "download", "sha256_of", "STALL_TIMEOUT"]
 
 _CHUNK = 1 << 16
+
+STALL_TIMEOUT = 10.0
+"""Seconds without any progress (connecting, or the next bytes) before a mirror is given up.
+
+Read when `download` is called without ``timeout``, so a stalled mirror costs at most this long
+before the next one is tried (a slow but moving transfer is never cut off)."""
 _USER_AGENT = "minigrad-datasets (python urllib)"
 
 
@@ -96,31 +102,63 @@ def download(
     dest: str | os.PathLike[str],
     sha256: str,
     *,
-    timeout: float = 30.0,
+    timeout: float | None = None,
     progress: bool | None = None,
 ) -> Path:
     """Fetch a file from the first of ``urls`` that delivers it with the expected SHA-256.
 
     The bytes go to a hidden temporary file in ``dest``'s directory, which is renamed to
     ``dest`` only once complete and verified; on any failure (error, interruption, short read,
-    checksum mismatch) the temporary file is removed and the next URL is tried. Raises
-    :class:`DownloadError` listing every URL and why it failed. ``progress`` shows a tqdm bar
+    checksum mismatch) the temporary file is removed and the next URL is tried. A mirror that
+    makes no progress for ``timeout`` seconds (default :data:`STALL_TIMEOUT`, 10 s) counts as
+    failed. Raises :class:`DownloadError` listing every URL and why it failed; folders created
+    for ``dest`` are removed again then if they stayed empty. ``progress`` shows a tqdm bar
     (default: when stderr is a terminal and tqdm is installed).
     """
     dest = Path(dest)
+    if timeout is None:
+        timeout = STALL_TIMEOUT
     if not urls:
         raise DownloadError(dest, [("(none)", "no download URLs configured")])
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    attempts: list[tuple[str, str]] = []
-    for url in urls:
-        print(f"minigrad: downloading {url}", file=sys.stderr)
+    created = _make_folders(dest.parent)
+    try:
+        attempts: list[tuple[str, str]] = []
+        for url in urls:
+            print(f"minigrad: downloading {url}", file=sys.stderr)
+            try:
+                _fetch(url, dest, sha256, timeout, progress)
+            except (OSError, ValueError, http.client.HTTPException, _BadContent) as e:
+                attempts.append((url, _describe(e)))
+                continue
+            return dest
+        raise DownloadError(dest, attempts)
+    except BaseException:
+        for folder in reversed(created):     # deepest first; only the ones still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; returns those created, outermost first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    created: list[Path] = []
+    for path in reversed(missing):
         try:
-            _fetch(url, dest, sha256, timeout, progress)
-        except (OSError, ValueError, http.client.HTTPException, _BadContent) as e:
-            attempts.append((url, _describe(e)))
+            path.mkdir()
+        except FileExistsError:
             continue
-        return dest
-    raise DownloadError(dest, attempts)
+        except OSError:
+            for done in reversed(created):
+                done.rmdir()
+            raise
+        created.append(path)
+    return created
 
 
 def _describe(e: BaseException) -> str:

@@ -268,6 +268,21 @@ def _download_file(spec: DatasetSpec, f: DataFile, target: Path) -> Path:
     return download(spec.urls(f), target / f.name, f.sha256)
 
 
+def _delete_hint(*paths: Path) -> str:
+    """What to do about a bad data file: remove it, and the next load fetches a fresh copy."""
+    if len(paths) == 1:
+        return f". Delete {paths[0]} to download it again."
+    return ". Delete " + " and ".join(str(p) for p in paths) + " to download them again."
+
+
+def _read_file(path: Path, ndim: int) -> np.ndarray:
+    """read_idx, with the way out added to its error: delete the file to download it again."""
+    try:
+        return read_idx(path, ndim=ndim)
+    except IDXError as e:
+        raise IDXError(f"{e}{_delete_hint(path)}") from e
+
+
 def _read_split(
     spec: DatasetSpec,
     images_path: Path,
@@ -276,21 +291,25 @@ def _read_split(
     flatten: bool,
     one_hot_label: bool,
 ) -> Split:
-    images = read_idx(images_path, ndim=3)
-    labels = read_idx(labels_path, ndim=1)
+    images = _read_file(images_path, 3)
+    labels = _read_file(labels_path, 1)
     if images.dtype != np.uint8:
-        raise IDXError(f"{images_path}: images must be uint8, the file holds {images.dtype}")
+        raise IDXError(f"{images_path}: images must be uint8, the file holds {images.dtype}"
+                       + _delete_hint(images_path))
     if labels.dtype.kind not in "iu":
-        raise IDXError(f"{labels_path}: labels must be integers, the file holds {labels.dtype}")
+        raise IDXError(f"{labels_path}: labels must be integers, the file holds {labels.dtype}"
+                       + _delete_hint(labels_path))
     if len(images) != len(labels):
         raise IDXError(
             f"image/label count mismatch: {images_path} has {len(images)} images but "
             f"{labels_path} has {len(labels)} labels"
+            + _delete_hint(images_path, labels_path)
         )
     if len(labels) and (labels.min() < 0 or labels.max() >= spec.num_classes):
         raise IDXError(
             f"{labels_path}: labels must be in 0..{spec.num_classes - 1}, "
             f"found values from {labels.min()} to {labels.max()}"
+            + _delete_hint(labels_path)
         )
     n, rows, cols = images.shape
     if normalize:
