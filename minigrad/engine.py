@@ -222,7 +222,7 @@ class Function:
             p = parents[position]
             return value if p is None else p        # a constant stays one
         for p in parents:
-            if p is not None and p.data is value:
+            if p is not None and p._data is value:
                 return p
         return value
 
