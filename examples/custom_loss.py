@@ -23,19 +23,19 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-import minigrad as mg  # noqa: E402
-from minigrad import nn, optim  # noqa: E402
-from minigrad.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+import minigrad as mg
+from minigrad import nn, optim
+from minigrad.gradcheck import gradcheck, gradgradcheck
 
 
-def huber_loss(y: Any, t: Any, delta: float = 1.0) -> mg.Tensor:
+def huber_loss(y: mg.Tensor, t: np.ndarray | float, delta: float = 1.0) -> mg.Tensor:
     """Mean Huber loss of predictions y against targets t: quadratic near 0, linear beyond delta."""
     r = y - t
     a = mg.abs(r)
     return mg.where(a.data <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)).mean()
 
 
-def mse_loss(y: Any, t: Any) -> mg.Tensor:
+def mse_loss(y: mg.Tensor, t: np.ndarray | float) -> mg.Tensor:
     """Mean squared error, for comparison."""
     r = y - t
     return (r * r).mean()
@@ -78,7 +78,7 @@ def check_property(max_examples: int = 30) -> bool:
         loss = huber_loss(x, 0.0, delta)
         loss.backward()
         assert loss.item() <= 0.5 * np.mean(r * r) + 1e-12
-        assert np.all(np.abs(x.grad.data) <= delta / r.size + 1e-12)
+        assert x.grad is not None and np.all(np.abs(x.grad.data) <= delta / r.size + 1e-12)
 
     prop()
     print(f"hypothesis: the property held on {max_examples} random examples")
@@ -104,6 +104,7 @@ def fit(loss_fn: Any, x: np.ndarray, y: np.ndarray, steps: int = 1000,
         opt.zero_grad()
         loss.backward()
         opt.step()
+    assert model.b is not None                     # nn.Linear has a bias unless told otherwise
     return float(model.W.data[0, 0]), float(model.b.data[0])
 
 

@@ -18,9 +18,9 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-import minigrad as mg  # noqa: E402
-import minigrad.functional as F  # noqa: E402
-from minigrad.gradcheck import gradient_descent, numerical_gradient  # noqa: E402
+import minigrad as mg
+import minigrad.functional as F
+from minigrad.gradcheck import gradient_descent, numerical_gradient
 
 
 def function_2(x: np.ndarray) -> float:
@@ -35,7 +35,7 @@ class SimpleNet:
         self.W = mg.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
 
     def predict(self, x: np.ndarray) -> mg.Tensor:
-        return x @ self.W
+        return mg.matmul(x, self.W)
 
     def loss(self, x: np.ndarray, t: np.ndarray) -> mg.Tensor:
         return F.cross_entropy_error(F.softmax(self.predict(x)), t)
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         g_num = numerical_gradient(function_2, x)
         xt = mg.tensor(point, requires_grad=True)
         (xt ** 2).sum().backward()
+        assert xt.grad is not None
         print(f"   at {tuple(point)}: numerical {g_num}, backward {xt.grad.data}")
 
     print("2. gradient descent from (-3, 4), lr=0.1, 100 steps")
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     with mg.no_grad():
         dW_numerical = numerical_gradient(lambda W: net.loss(x, t), net.W)
     loss.backward()
+    assert net.W.grad is not None
     dW_backward = net.W.grad.data
     print("   numerical:              backward:")
     for row_n, row_b in zip(dW_numerical, dW_backward, strict=True):

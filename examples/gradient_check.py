@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-from minigrad.datasets import load_digits  # noqa: E402
-from minigrad.models import TwoLayerNet  # noqa: E402
+from minigrad.datasets import load_digits
+from minigrad.models import TwoLayerNet
 
 
 def check(activation: str, x_batch: np.ndarray, t_batch: np.ndarray,

@@ -13,12 +13,12 @@ import minigrad as mg
 from minigrad.gradcheck import gradcheck
 
 
-def huber(pred, target, delta=1.0):
+def huber(pred: mg.Tensor, target: np.ndarray | float, delta: float = 1.0) -> mg.Tensor:
     r = pred - target
     return mg.where(abs(r) <= delta, 0.5 * r ** 2, delta * (abs(r) - 0.5 * delta)).mean()
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="seed of the random data (default: 0)")
     args = parser.parse_args(argv)

@@ -15,9 +15,9 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-import minigrad as mg  # noqa: E402
-from minigrad.models import TwoLayerNet  # noqa: E402
-from minigrad.viz import render, to_dot  # noqa: E402
+import minigrad as mg
+from minigrad.models import TwoLayerNet
+from minigrad.viz import render, to_dot
 
 DEFAULT = "two_layer_net_graph.svg"
 

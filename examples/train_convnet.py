@@ -278,10 +278,13 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     print(f"final train accuracy: {history['train_acc'][-1]:.4f}")
     print(f"final test accuracy: {history['test_acc'][-1]:.4f}")
     print(f"training time: {elapsed:.1f} s ({cpu:.1f} s of CPU time)")
-    for path, draw in ((args.plot, lambda p: plot(history, p, f"SimpleConvNet on "
-                                                  f"{args.dataset} ({args.optimizer})")),
-                       (args.filters_plot, lambda p: plot_filters(
-                           filters_before, network.params["W1"], p))):
+    def draw_curves(p: str) -> None:
+        plot(history, p, f"SimpleConvNet on {args.dataset} ({args.optimizer})")
+
+    def draw_filters(p: str) -> None:
+        plot_filters(filters_before, network.params["W1"], p)
+
+    for path, draw in ((args.plot, draw_curves), (args.filters_plot, draw_filters)):
         if not path:
             continue
         try:

@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-from minigrad import datasets, optim  # noqa: E402
-from minigrad.models import TwoLayerNet  # noqa: E402
+from minigrad import datasets, optim
+from minigrad.models import TwoLayerNet
 
 OPTIMIZERS = {
     "sgd": optim.SGD, "momentum": optim.Momentum, "nesterov": optim.Nesterov,

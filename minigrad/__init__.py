@@ -14,8 +14,8 @@ from .engine import (
     tensor,
 )
 from .func import hessian, hvp, jacobian, jvp, vjp
+from .ops import abs as abs  # (as itself: a re-export that stays out of __all__)
 from .ops import (
-    abs,  # noqa: F401 - mg.abs, kept out of __all__
     broadcast_to,
     clip,
     concatenate,
@@ -26,10 +26,8 @@ from .ops import (
     linear,
     log,
     matmul,
-    max,  # noqa: F401 - mg.max, kept out of __all__
     maximum,
     mean,
-    min,  # noqa: F401 - mg.min, kept out of __all__
     minimum,
     relu,
     reshape,
@@ -39,17 +37,19 @@ from .ops import (
     sqrt,
     squeeze,
     stack,
-    sum,  # noqa: F401 - mg.sum, kept out of __all__
     swapaxes,
     tanh,
     transpose,
     where,
 )
+from .ops import max as max
+from .ops import min as min
+from .ops import sum as sum
 
 __version__ = "0.1.0"
 
 # `from minigrad import *` leaves Python's own abs, max, min and sum alone: minigrad's are
-# mg.abs, mg.max, mg.min and mg.sum.
+# mg.abs, mg.max, mg.min and mg.sum (imported `as` themselves, so type checkers see them).
 __all__ = [
     "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad",
     "is_grad_enabled", "no_grad",

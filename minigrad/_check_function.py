@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from hypothesis.extra import numpy as hnp
 
-from .engine import Function, Tensor, enable_grad, grad, no_grad
+from .engine import Function, Tensor, as_array, enable_grad, grad, no_grad
 from .func import jvp, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
@@ -40,7 +40,7 @@ class CheckFunctionError(AssertionError):
         self.report = report
 
 
-class FunctionReport(dict):
+class FunctionReport(dict[str, str]):
     """Property name -> "SUCCESS", "FAIL" or "SKIPPED"; `details` says why, `cases` where."""
 
     def __init__(self, name: str) -> None:
@@ -80,7 +80,7 @@ def _with(args: Sequence[Any], diff: Sequence[int], values: Sequence[Any]) -> li
     return out
 
 
-def _as_tuple(grads: Any) -> tuple:
+def _as_tuple(grads: Any) -> tuple[Any, ...]:
     return grads if isinstance(grads, tuple) else (grads,)
 
 
@@ -99,7 +99,7 @@ def _node(out: Tensor) -> Function:
     return out.op
 
 
-def _parents(node: Function) -> tuple:
+def _parents(node: Function) -> Sequence[Tensor | None]:
     return node.parents or ()
 
 
@@ -276,7 +276,7 @@ _JITTER = 50
 
 
 @st.composite
-def _variants(draw: Callable, shapes: list[tuple[int, ...]], frozen: set[int],
+def _variants(draw: st.DrawFn, shapes: list[tuple[int, ...]], frozen: set[int],
               pools: list[np.ndarray], max_side: int) -> list[np.ndarray]:
     """New arguments around the example: sides remapped consistently, some axes made 1."""
     sides = sorted({n for s in shapes for n in s} - frozen)
@@ -397,8 +397,7 @@ def check_function(fn: type[Function], *args: Any, kwargs: dict[str, Any] | None
 
 def _flat(out: Any) -> np.ndarray:
     outs = out if isinstance(out, tuple) else (out,)
-    return np.concatenate([np.asarray(o.data if isinstance(o, Tensor) else o,
-                                      dtype=np.float64).ravel() for o in outs])
+    return np.concatenate([np.asarray(as_array(o), dtype=np.float64).ravel() for o in outs])
 
 
 def _directional(f: Callable[..., Any], xs: Sequence[np.ndarray], us: Sequence[np.ndarray],
@@ -406,7 +405,8 @@ def _directional(f: Callable[..., Any], xs: Sequence[np.ndarray], us: Sequence[n
     with no_grad():
         plus = _flat(f(*[Tensor(x + eps * u) for x, u in zip(xs, us)]))
         minus = _flat(f(*[Tensor(x - eps * u) for x, u in zip(xs, us)]))
-    return (plus - minus) / (2 * eps)
+    difference: np.ndarray = (plus - minus) / (2 * eps)
+    return difference
 
 
 def _fail(mode: str, order: int, analytical: float | np.ndarray, numerical: float | np.ndarray,

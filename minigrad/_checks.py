@@ -19,10 +19,10 @@ def check_int(value: Any, name: str, where: str, minimum: int | None = 1) -> int
     """`value` as an int; it must be an integer (not a float, str or bool) and >= `minimum`."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral,)):
         raise TypeError(f"{where}: {name} must be an integer, got {_shown(value)}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{where}: {name} must be at least {minimum}, got {value}")
-    return value
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{where}: {name} must be at least {minimum}, got {number}")
+    return number
 
 
 def check_float(value: Any, name: str, where: str) -> float:
@@ -46,10 +46,12 @@ def check_str(value: Any, name: str, where: str) -> str:
 
 
 def check_rng(value: Any, name: str, where: str) -> Any:
-    """A numpy Generator (or RandomState), an integer seed or None (numpy's global state)."""
+    """The one place an `rng` argument becomes random numbers: a numpy Generator (or
+    RandomState) as it is, an integer seed as a new Generator, None as None (for the
+    caller's default: numpy's global state where the book uses it)."""
     if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
         return value
     if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
-        return value
+        return np.random.default_rng(int(value))
     raise TypeError(f"{where}: {name} must be a numpy Generator, an integer seed or None, "
                     f"got {_shown(value)}")

@@ -17,7 +17,7 @@ backward scatters the gradient there. Its padding is -inf, as in PyTorch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -25,6 +25,7 @@ from numpy.lib.stride_tricks import as_strided
 from .engine import Function, _call
 
 Pair = tuple[int, int]
+Array: TypeAlias = Any       # an ndarray, or a Tensor while a backward is recorded
 
 
 def pair(value: Any, name: str, op: str, minimum: int) -> Pair:
@@ -92,7 +93,7 @@ class Im2col(Function):
     """Every receptive field as a row: (N, C, H, W) -> (N*OH*OW, C*KH*KW), the book's layout."""
 
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding):
+    def forward(ctx: Function, x: Array, kernel: Pair, stride: Pair, padding: Pair) -> Any:
         x = np.asarray(x)
         view = _windows(x, kernel, stride, padding)
         n, c, oh, ow, kh, kw = view.shape
@@ -101,7 +102,7 @@ class Im2col(Function):
         return view.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Any:
         return _call(Col2im, g, ctx.shape, *ctx.args)
 
 
@@ -109,7 +110,8 @@ class Col2im(Function):
     """The adjoint of Im2col: rows (N*OH*OW, C*KH*KW) summed back into an (N, C, H, W) image."""
 
     @staticmethod
-    def forward(ctx, col, shape, kernel, stride, padding):
+    def forward(ctx: Function, col: Array, shape: tuple[int, ...], kernel: Pair, stride: Pair,
+                padding: Pair) -> Any:
         col = np.asarray(col)
         shape = tuple(int(s) for s in shape)
         oh, ow = output_size(shape, kernel, stride, padding, "col2im")
@@ -124,7 +126,7 @@ class Col2im(Function):
         return _fold(windows, shape, stride, padding)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Any:
         return _call(Im2col, g, *ctx.args)
 
 
@@ -139,7 +141,8 @@ def _empty_like_layout(shape: tuple[int, ...], layout: tuple[int, ...], dtype: A
     base = np.empty(tuple(shape[a] for a in layout), dtype=dtype)
     if fill is not None:
         base.fill(fill)
-    return base.transpose(np.argsort(layout))
+    out: np.ndarray = base.transpose(tuple(int(a) for a in np.argsort(layout)))
+    return out
 
 
 class MaxPool2d(Function):
@@ -153,7 +156,7 @@ class MaxPool2d(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding):
+    def forward(ctx: Function, x: Array, kernel: Pair, stride: Pair, padding: Pair) -> Any:
         x = np.asarray(x)
         view = _windows(x, kernel, stride, padding, -np.inf)
         kh, kw = kernel
@@ -179,7 +182,7 @@ class MaxPool2d(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Any:
         (index,) = ctx.saved_tensors                          # a constant
         return _call(PoolScatter, g, index, ctx.shape, *ctx.args, layout=ctx.layout)
 
@@ -191,7 +194,8 @@ class PoolScatter(Function):
     """
 
     @staticmethod
-    def forward(ctx, g, index, shape, kernel, stride, padding, layout=(0, 1, 2, 3)):
+    def forward(ctx: Function, g: Array, index: np.ndarray, shape: tuple[int, ...], kernel: Pair,
+                stride: Pair, padding: Pair, layout: tuple[int, ...] = (0, 1, 2, 3)) -> Any:
         ctx.index = index
         ctx.args = kernel, stride, padding
         kh, kw = kernel
@@ -211,7 +215,7 @@ class PoolScatter(Function):
         return out[:, :, ph:ph + shape[2], pw:pw + shape[3]] if ph or pw else out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Any:
         return _call(PoolGather, g, ctx.index, *ctx.args)
 
 
@@ -219,7 +223,8 @@ class PoolGather(Function):
     """The value at position `index` of each window (the adjoint of PoolScatter)."""
 
     @staticmethod
-    def forward(ctx, x, index, kernel, stride, padding):
+    def forward(ctx: Function, x: Array, index: np.ndarray, kernel: Pair, stride: Pair,
+                padding: Pair) -> Any:
         x = np.asarray(x)
         view = _windows(x, kernel, stride, padding)
         kh, kw = kernel
@@ -230,5 +235,5 @@ class PoolGather(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Any:
         return _call(PoolScatter, g, ctx.index, ctx.shape, *ctx.args)

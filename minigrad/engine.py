@@ -15,16 +15,20 @@ gradients can be differentiated again.
 from __future__ import annotations
 
 import gc
+import itertools
+import operator
 import re
 import reprlib
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import modes
-from .modes import (  # noqa: F401  (re-exported)
+from .modes import (
     AnomalyError,
     detect_anomaly,
     enable_grad,
@@ -34,13 +38,16 @@ from .modes import (  # noqa: F401  (re-exported)
 )
 
 _mode = modes.grad_mode
+_NONE = itertools.repeat(None)     # None, for ever
 
 __all__ = [
     "Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "AnomalyError",
 ]
 
-ArrayLike = Any
+# What ops accept where a tensor goes: a Tensor, an ndarray, a number, or (nested) lists of them.
+ArrayLike: TypeAlias = "Tensor | np.ndarray | np.generic | complex | list[Any] | tuple[Any, ...]"
+Axis: TypeAlias = "int | Sequence[int] | None"
 
 
 # ---------------------------------------------------------------- versions
@@ -53,7 +60,7 @@ ArrayLike = Any
 # one comparison per node.
 
 _writes = 0                                  # the write clock: writes made so far
-_written: dict[int, list] = {}               # id(base array) -> [version, stamps, weakref]
+_written: dict[int, list[Any]] = {}          # id(base array) -> [version, stamps, weakref]
 _STAMPS_KEPT = 64                            # recent write times remembered per array
 
 
@@ -72,7 +79,8 @@ def bump_version(array: np.ndarray) -> None:
     key = id(owner)
     record = _written.get(key)
     if record is None:
-        forget = lambda _, key=key: _written.pop(key, None)   # noqa: E731
+        def forget(_: Any, key: int = key) -> None:
+            _written.pop(key, None)
         record = _written[key] = [0, [], weakref.ref(owner, forget)]
     record[0] += 1
     stamps = record[1]
@@ -83,7 +91,7 @@ def bump_version(array: np.ndarray) -> None:
 
 def _version(array: np.ndarray) -> int:
     record = _written.get(id(_base(array)))
-    return 0 if record is None else record[0]
+    return 0 if record is None else int(record[0])
 
 
 def _check_versions(node: Function) -> None:
@@ -137,13 +145,23 @@ class Function:
     an input nor the output are constants to higher-order derivatives.
     """
 
-    __slots__ = ("parents", "saved", "_out_id", "_clock", "below", "__dict__")
+    __slots__ = ("parents", "arguments", "keywords", "saved", "_out_id", "_clock", "below",
+                 "__dict__")
 
-    parents: tuple | None      # the arguments of apply; None once the graph is freed
-    saved: tuple | None        # what save_for_backward kept; None once freed
-    below: tuple               # once freed: the nodes and leaves its gradient went to
+    # Recorded by apply, and set to None by a backward that frees the graph:
+    parents: Sequence[Tensor | None]   # per argument: the tensor if it needs a gradient
+    arguments: tuple[Any, ...]         # the positional arguments as given (tensors, constants)
+    keywords: dict[str, Any]           # the keyword arguments, if any
+    saved: tuple[Any, ...]             # what save_for_backward kept
+    below: list[Any]                   # once freed: the nodes and leaves its gradient went to
+    _clock: int                        # the write clock at its forward
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
     op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
+
+    if TYPE_CHECKING:
+        # A forward keeps what its backward needs as attributes of ctx (ctx.shape = ...).
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
@@ -161,19 +179,23 @@ class Function:
         """
         raise NotImplementedError
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, method: Names = (), reflected: Names = (), numpy: Any = (),
+                          **kwargs: Any) -> None:
+        """Give the op its name and `apply`, and register it: `class Exp(Function,
+        method="exp", numpy=np.exp)` makes `t.exp()` and `np.exp(t)` call `Exp.apply`."""
         super().__init_subclass__(**kwargs)
         if "op_name" not in cls.__dict__:
             cls.op_name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
         if "apply" not in cls.__dict__:
-            cls.apply = staticmethod(_make_apply(cls))
+            cls.apply = staticmethod(_make_apply(cls))  # type: ignore[method-assign]
+        register(method=method, reflected=reflected, numpy=numpy)(cls.apply)
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays that `backward` needs (inputs, output or constants)."""
         self.saved = values
 
     @property
-    def saved_tensors(self) -> tuple:
+    def saved_tensors(self) -> tuple[Any, ...]:
         """What `save_for_backward` kept: arrays, or Tensors while recording."""
         try:
             saved = self.saved
@@ -196,19 +218,18 @@ class Function:
         if id(value) == self._out_id:
             return _make(np.asarray(value), self, True)
         parents = self.parents
-        if position < len(parents):
+        if position < len(parents) and as_array(self.arguments[position]) is value:
             p = parents[position]
-            if (p._data if isinstance(p, Tensor) else p) is value:
-                return p
+            return value if p is None else p        # a constant stays one
         for p in parents:
-            if isinstance(p, Tensor) and p._data is value:
+            if p is not None and p._data is value:
                 return p
         return value
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each argument of apply: does it need a gradient?"""
-        return tuple([isinstance(p, Tensor) and p._requires_grad for p in self.parents])
+        return tuple(map(operator.is_not, self.parents, _NONE))
 
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
@@ -217,20 +238,25 @@ class Function:
 def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     """The `apply` of one Function subclass: a plain function, so it can be a Tensor method."""
     forward = cls.forward
+    new = object.__new__
 
     def apply(*args: Any, **kwargs: Any) -> Tensor:
         if kwargs:
             args, kwargs = _keyword_tensors_as_positions(cls, args, kwargs)
-        ctx = cls()
+        ctx = new(cls)
         record = False
-        arrays = []
+        arrays: list[Any] = []
+        parents: list[Tensor | None] = []
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg._data)
                 if arg._requires_grad:
                     record = True
+                    parents.append(arg)
+                    continue
             else:
                 arrays.append(arg)
+            parents.append(None)
         try:
             out = forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
@@ -241,22 +267,64 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         anomaly = modes.anomaly_depth
         if anomaly:
             modes.check_forward(cls, arrays, out)
+        result = new(Tensor)                 # as _make does, without a call
+        result._data = out
+        result.grad = result.name = None
         if record and _mode.enabled:
-            ctx.parents = args
+            ctx.parents = parents
+            ctx.arguments = args
+            if kwargs:
+                ctx.keywords = kwargs
             ctx._out_id = out_id
             ctx._clock = _writes
             if anomaly:
                 ctx.created_at = modes.user_line()
-            return _make(out, ctx, True)
-        return _make(out, None, False)
+            global _recorded
+            _recorded += 1
+            if _recorded == _PAUSE_AFTER:
+                _pause_collector(ctx)
+            result._requires_grad = True
+            result._ctx = ctx
+        else:
+            result._requires_grad = False
+            result._ctx = None
+        return result
 
+    apply.__name__ = cls.op_name
     apply.__qualname__ = f"{cls.__qualname__}.apply"
-    apply.__doc__ = f"Apply {cls.__name__} to tensors (and constants); returns a Tensor."
+    apply.__doc__ = cls.__doc__ or f"{cls.op_name} of tensors (and constants), recorded."
     return apply
 
 
-def _keyword_tensors_as_positions(fn: type[Function], args: tuple, kwargs: dict
-                                  ) -> tuple[tuple, dict]:
+# Recording a big graph makes many objects that live until backward, and the cycle
+# collector would scan them over and over (time per node would grow with the graph).
+# The graph makes no reference cycles, so once _PAUSE_AFTER nodes have been recorded
+# since the last backward, recording pauses the collector until the next backward, or
+# until the node that paused it is gone (a graph dropped without a backward).
+_PAUSE_AFTER = 256
+_recorded = 0             # nodes recorded since the last backward
+_paused = False           # whether recording paused the collector
+
+
+def _pause_collector(node: Function) -> None:
+    global _paused
+    if gc.isenabled():
+        gc.disable()
+        _paused = True
+        weakref.finalize(node, _resume_collector)
+
+
+def _resume_collector() -> None:
+    global _recorded, _paused
+    _recorded = 0
+    if _paused:
+        _paused = False
+        gc.enable()
+
+
+def _keyword_tensors_as_positions(fn: type[Function], args: tuple[Any, ...],
+                                  kwargs: dict[str, Any]
+                                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Move tensors passed by keyword to their positions: they are inputs of the node too."""
     if not any(isinstance(v, Tensor) for v in kwargs.values()):
         return args, kwargs
@@ -276,7 +344,7 @@ def _keyword_tensors_as_positions(fn: type[Function], args: tuple, kwargs: dict
     return bound.args[1:], bound.kwargs
 
 
-def _annotated(error: Exception, fn: type[Function], arrays: list) -> Exception:
+def _annotated(error: Exception, fn: type[Function], arrays: list[Any]) -> Exception:
     """The same error, saying which op failed and on what shapes."""
     message = str(error)
     if message.startswith(fn.op_name + ":"):
@@ -299,18 +367,6 @@ def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
     return fn.forward(fn(), *args, **kwargs)
 
 
-class Clone(Function):
-    """A copy of the values that stays in the graph (the gradient passes through)."""
-
-    @staticmethod
-    def forward(ctx: Function, a: np.ndarray) -> np.ndarray:
-        return np.array(a, copy=True)
-
-    @staticmethod
-    def backward(ctx: Function, g: Any) -> Any:
-        return g
-
-
 # ---------------------------------------------------------------- Tensor
 
 class Tensor:
@@ -324,6 +380,7 @@ class Tensor:
     __array_priority__ = 1000
     __hash__ = object.__hash__   # identity, as comparisons return tensors
 
+    _data: np.ndarray
     grad: Tensor | None
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
@@ -397,8 +454,6 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always do)."""
         if self._ctx is not None:
-            import weakref
-
             self._ctx.retained_by = weakref.ref(self)
         elif not self._requires_grad:
             raise RuntimeError(f"retain_grad: the tensor{self._label()} does not require grad")
@@ -459,7 +514,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self._data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]
 
@@ -475,15 +530,18 @@ class Tensor:
     def __index__(self) -> int:
         return self._data.__index__()
 
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if self._requires_grad and _mode.enabled:    # np.array([x, y]), np.sum([x, y]), ...
-            raise TypeError(
-                f"numpy conversion of a tensor{self._label()} that requires grad would drop "
-                "its gradient: use x.detach() (or no_grad()) to take the values, or minigrad's "
-                "ops (mg.stack, mg.concatenate, +) to combine tensors")
-        if copy:
-            return np.array(self._data, dtype=dtype, copy=True)
-        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+    if not TYPE_CHECKING:
+        # Hidden from type checkers: numpy's stubs would otherwise take `ndarray @ Tensor`
+        # for an ndarray, while it runs as Tensor.__rmatmul__ and gives a Tensor.
+        def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+            if self._requires_grad and _mode.enabled:    # np.array([x, y]), np.sum([x, y])
+                raise TypeError(
+                    f"numpy conversion of a tensor{self._label()} that requires grad would "
+                    "drop its gradient: use x.detach() (or no_grad()) to take the values, or "
+                    "minigrad's ops (mg.stack, mg.concatenate, +) to combine tensors")
+            if copy:
+                return np.array(self._data, dtype=dtype, copy=True)
+            return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def _label(self) -> str:
         return f" '{self.name}'" if self.name else ""
@@ -493,7 +551,7 @@ class Tensor:
                                edgeitems=3, prefix="tensor(")
         extras = [f"dtype={self._data.dtype}"]
         if self._ctx is not None:
-            extras.append(f"op={type(self._ctx).__name__}")
+            extras.append(f"op={self._ctx.op_name}")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         if self.name:
@@ -509,13 +567,14 @@ class Tensor:
             if op is not None:
                 return op(*inputs)
             if ufunc in NONDIFFERENTIABLE_UFUNCS:
-                return _make(ufunc(*[_raw(x) for x in inputs]), None, False)
+                return _make(ufunc(*[as_array(x) for x in inputs]), None, False)
         _refuse_if_recording(f"numpy.{ufunc.__name__}" + ("" if method == "__call__"
                                                             else f".{method}"), inputs, kwargs)
         result = getattr(ufunc, method)(*_raw_nested(inputs), **_raw_nested(kwargs))
         return _make(result, None, False) if isinstance(result, np.ndarray) else result
 
-    def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
+    def __array_function__(self, func: Callable[..., Any], types: Any, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
         op = FUNCTIONS.get(func)
         if op is not None:
             try:
@@ -530,8 +589,77 @@ class Tensor:
         return func(*_raw_nested(args), **_raw_nested(kwargs))
 
 
-def _raw(x: Any) -> Any:
+    if TYPE_CHECKING:
+        # Operators and methods that minigrad.ops attaches to Tensor, declared here
+        # for readers and type checkers (tests/test_surface.py keeps the two in step).
+        def __add__(self, other: ArrayLike) -> Tensor: ...
+        def __radd__(self, other: ArrayLike) -> Tensor: ...
+        def __sub__(self, other: ArrayLike) -> Tensor: ...
+        def __rsub__(self, other: ArrayLike) -> Tensor: ...
+        def __mul__(self, other: ArrayLike) -> Tensor: ...
+        def __rmul__(self, other: ArrayLike) -> Tensor: ...
+        def __truediv__(self, other: ArrayLike) -> Tensor: ...
+        def __rtruediv__(self, other: ArrayLike) -> Tensor: ...
+        def __pow__(self, other: ArrayLike) -> Tensor: ...
+        def __rpow__(self, other: ArrayLike) -> Tensor: ...
+        def __matmul__(self, other: ArrayLike) -> Tensor: ...
+        def __rmatmul__(self, other: ArrayLike) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+        def __pos__(self) -> Tensor: ...
+        def __abs__(self) -> Tensor: ...
+        def __getitem__(self, key: Any) -> Tensor: ...
+        def __setitem__(self, key: Any, value: ArrayLike) -> None: ...
+        # comparisons and bitwise operators: plain tensors outside the graph
+        def __lt__(self, other: ArrayLike) -> Tensor: ...
+        def __le__(self, other: ArrayLike) -> Tensor: ...
+        def __gt__(self, other: ArrayLike) -> Tensor: ...
+        def __ge__(self, other: ArrayLike) -> Tensor: ...
+        def __eq__(self, other: object) -> Tensor: ...  # type: ignore[override]
+        def __ne__(self, other: object) -> Tensor: ...  # type: ignore[override]
+        def __and__(self, other: ArrayLike) -> Tensor: ...
+        def __rand__(self, other: ArrayLike) -> Tensor: ...
+        def __or__(self, other: ArrayLike) -> Tensor: ...
+        def __ror__(self, other: ArrayLike) -> Tensor: ...
+        def __xor__(self, other: ArrayLike) -> Tensor: ...
+        def __rxor__(self, other: ArrayLike) -> Tensor: ...
+        def __invert__(self) -> Tensor: ...
+
+        @property
+        def T(self) -> Tensor: ...
+        def exp(self) -> Tensor: ...
+        def log(self) -> Tensor: ...
+        def sqrt(self) -> Tensor: ...
+        def sin(self) -> Tensor: ...
+        def cos(self) -> Tensor: ...
+        def tanh(self) -> Tensor: ...
+        def sigmoid(self) -> Tensor: ...
+        def relu(self) -> Tensor: ...
+        def abs(self) -> Tensor: ...
+        def clip(self, lo: ArrayLike | None = None, hi: ArrayLike | None = None) -> Tensor: ...
+        def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+        def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+        def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+        def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor: ...
+        def reshape(self, *shape: int | Sequence[int]) -> Tensor: ...
+        def transpose(self, *axes: int | Sequence[int] | None) -> Tensor: ...
+        def swapaxes(self, axis1: int, axis2: int) -> Tensor: ...
+        def broadcast_to(self, shape: int | Sequence[int]) -> Tensor: ...
+        def expand_dims(self, axis: int | Sequence[int]) -> Tensor: ...
+        def squeeze(self, axis: Axis = None) -> Tensor: ...
+        def flatten(self) -> Tensor: ...
+        def matmul(self, b: ArrayLike) -> Tensor: ...
+        def dot(self, b: ArrayLike) -> Tensor: ...
+        def astype(self, dtype: DTypeLike) -> Tensor: ...
+
+
+def as_array(x: Any) -> Any:
+    """The ndarray behind a Tensor; anything else (arrays, numbers, None) as it is."""
     return x._data if isinstance(x, Tensor) else x
+
+
+def as_tensor(x: ArrayLike) -> Tensor:
+    """x itself if it is a Tensor, else a Tensor (outside the graph) holding np.asarray(x)."""
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
 def _raw_nested(x: Any) -> Any:
@@ -561,9 +689,56 @@ def _refuse_if_recording(name: str, args: Any, kwargs: Any) -> None:
             stack.extend(x.values())
 
 
-# Filled in by minigrad.ops: numpy ufunc / function -> minigrad op.
-UFUNCS: dict[Any, Callable[..., Any]] = {}
-FUNCTIONS: dict[Any, Callable[..., Any]] = {}
+# ---------------------------------------------------------------- registration
+
+# numpy ufunc / function -> the minigrad function that answers it (filled by `register`).
+UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
+FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+Names: TypeAlias = "str | tuple[str, ...]"
+_Entry = TypeVar("_Entry")
+
+
+def register(*, method: Names = (), reflected: Names = (), numpy: Any = ()
+             ) -> Callable[[_Entry], _Entry]:
+    """Make a function part of Tensor's surface (a decorator; Function subclasses call it).
+
+    It becomes the Tensor method or operator of each `method` name, the reflected
+    operator of each `reflected` name (`other - t` calls it as f(other, t)), and what
+    numpy calls for each numpy function or ufunc in `numpy`, given a tensor.
+    """
+    methods = (method,) if isinstance(method, str) else method
+    reflections = (reflected,) if isinstance(reflected, str) else reflected
+    functions = numpy if isinstance(numpy, tuple) else (numpy,)
+
+    def attach(entry: _Entry) -> _Entry:
+        for name in methods + reflections:           # all checked before anything changes
+            if name in vars(Tensor) or methods.count(name) + reflections.count(name) > 1:
+                raise ValueError(f"register: Tensor.{name} is defined already")
+        for func in functions:
+            table = UFUNCS if isinstance(func, np.ufunc) else FUNCTIONS
+            if func in table or functions.count(func) > 1:
+                raise ValueError(f"register: numpy.{func.__name__} is answered already")
+        for name in methods:
+            setattr(Tensor, name, entry)
+        for name in reflections:
+            setattr(Tensor, name, _reflected(entry, name))
+        answer: Any = entry
+        for func in functions:
+            (UFUNCS if isinstance(func, np.ufunc) else FUNCTIONS)[func] = answer
+        return entry
+    return attach
+
+
+def _reflected(fn: Any, name: str) -> Callable[[Tensor, Any], Tensor]:
+    """The reflected operator of fn: `other - t` calls fn(other, t)."""
+    def reflected(self: Tensor, other: Any) -> Tensor:
+        result: Tensor = fn(other, self)
+        return result
+    reflected.__name__ = name
+    return reflected
+
+
 NONDIFFERENTIABLE_UFUNCS = {
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
     np.sign, np.floor, np.ceil, np.rint, np.trunc, np.isnan, np.isinf, np.isfinite,
@@ -575,6 +750,18 @@ INSPECTION_FUNCTIONS = {      # they answer questions about values, nothing to d
     np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.any, np.all,
     np.array2string, np.array_repr, np.array_str, np.result_type,
 }
+
+
+class Clone(Function):
+    """A copy of the values that stays in the graph (the gradient passes through)."""
+
+    @staticmethod
+    def forward(ctx: Function, a: np.ndarray) -> np.ndarray:
+        return np.array(a, copy=True)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> Any:
+        return g
 
 
 def _make(data: np.ndarray, ctx: Function | None, requires_grad: bool) -> Tensor:
@@ -602,48 +789,110 @@ _FREED = ("the graph behind this tensor has already been freed by a backward pas
           "Pass retain_graph=True to the first backward() (or minigrad.grad) "
           "to backward through it again")
 
+Gradients: TypeAlias = "dict[Any, Any]"   # node (or leaf tensor) -> the gradient of its output
 
-def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Function]:
-    """Every node reachable from the roots, inputs before outputs (no recursion).
 
-    A node freed by an earlier backward is an error when `strict`; otherwise
-    the search goes on through the nodes and leaves its gradient went to.
+def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
+                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
+                 allow_unused: bool = False) -> tuple[Tensor | None, ...] | None:
+    """The backward pass shared by `Tensor.backward` and `grad`.
+
+    Without `inputs` it accumulates into the leaves' `.grad`; with `inputs`
+    it returns their gradients and leaves `.grad` alone. The pass records
+    (a graph of the gradients) exactly when `create_graph`, whatever the
+    grad mode around it, as in PyTorch.
     """
-    order: list[Function] = []
-    seen: set[Function] = set()
     for root in roots:
-        if root in seen:
+        if not isinstance(root, Tensor):
+            raise TypeError(f"backward: expected a Tensor output, got {type(root).__name__}")
+        if not root._requires_grad:
+            raise RuntimeError(
+                f"backward: the output{root._label()} does not require grad: no input "
+                "it depends on has requires_grad=True (or it was computed under no_grad)")
+    # The pass makes no reference cycles, so pausing the cycle collector changes
+    # nothing but time (on big graphs it would rescan every node, over and over).
+    global _recorded, _paused
+    collecting = gc.isenabled() or _paused       # (recording may have paused it)
+    _recorded, _paused = 0, False
+    gc.disable()
+    previous_mode = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        totals: Gradients = {}
+        for root, g in zip(roots, grads):
+            key = root._ctx or root
+            g = _seed(root, g, create_graph)
+            totals[key] = g if key not in totals else totals[key] + g
+        nodes = [key for key in totals if isinstance(key, Function)]
+        order = _sorted_nodes(nodes, strict=inputs is None)
+        owned: set[int] = set()              # ids of the gradients handed out as .grad
+        if inputs is None:
+            _propagate(order, totals, retain_graph, owned)
+            _deliver(totals, owned, create_graph)
+            return None
+        wanted = {id(t._ctx if t._ctx is not None else t) for t in inputs}   # nodes, leaves
+        order, run = _prune(order, wanted)
+        reached = _propagate(order, totals, retain_graph, owned, wanted, run)
+        return _collect(inputs, reached, allow_unused)
+    finally:
+        _mode.enabled = previous_mode
+        if collecting:
+            gc.enable()
+
+
+def _propagate(order: list[Function], totals: Gradients, retain_graph: bool, owned: set[int],
+               wanted: AbstractSet[int] = frozenset(), run: set[int] | None = None
+               ) -> Gradients:
+    """Call each node's backward once, outputs first, and pass the gradients down.
+
+    Returns `totals`, which then holds the gradients of the leaves (and, with
+    `wanted`, of the wanted nodes; only the nodes in `run` call backward).
+    """
+    writes = _writes
+    anomaly = modes.anomaly_depth
+    for node in reversed(order):
+        g = totals.pop(node, None)
+        if g is None:                      # nothing reached it (an unused output)
             continue
-        seen.add(root)
-        parents = root.parents
-        stack = [(root, iter(parents if parents is not None else _freed_inputs(root, strict)))]
-        while stack:
-            node, inputs = stack[-1]
-            for p in inputs:
-                if isinstance(p, Tensor):
-                    child = p._ctx
-                    if child is None:
-                        continue
-                elif isinstance(p, Function):      # below a freed node
-                    child = p
-                else:
-                    continue
-                if child not in seen:
-                    seen.add(child)
-                    parents = child.parents
-                    stack.append((child, iter(parents if parents is not None
-                                              else _freed_inputs(child, strict))))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order
-
-
-def _freed_inputs(node: Function, strict: bool) -> tuple:
-    if strict:
-        raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
-    return node.below
+        if run is not None:
+            if id(node) in wanted:         # kept for the caller (no other use adds to it)
+                totals[node] = g
+            if id(node) not in run:        # nothing wanted lies below it
+                continue
+        if node._clock != writes:          # something was written since the forward
+            _check_versions(node)
+        if node.retained_by is not None:
+            _retain(node, g, owned)
+        # call backward: one gradient (or None) per input of forward
+        input_grads = node.backward(node, g)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        elif len(input_grads) > len(node.parents):
+            _check_extra_grads(node, input_grads)
+        if anomaly:
+            modes.check_backward(node, g, input_grads)
+        below = []                         # where the gradient went, kept once freed
+        for p, pg in zip(node.parents, input_grads):
+            if pg is None or p is None:    # no gradient, or an input that needs none
+                continue
+            data = p._data
+            try:
+                shape = pg.shape
+            except AttributeError:         # a Python number from a custom backward
+                pg = np.asarray(pg, dtype=data.dtype)
+                shape = pg.shape
+            if shape != data.shape:        # unbroadcast
+                pg = _unbroadcast(pg, data.shape, node)
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:   # cast
+                pg = pg.astype(data.dtype)
+            key = p._ctx or p              # accumulate, at the node below or the leaf
+            previous = totals.get(key)
+            totals[key] = pg if previous is None else previous + pg
+            below.append(key)
+        if not retain_graph:               # free saved arrays and the links to inputs
+            node.below = below
+            node.parents = node.saved = node.arguments = None  # type: ignore[assignment]
+    return totals
 
 
 def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
@@ -657,8 +906,70 @@ def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
         if g.shape[lead:] == shape:
             return g.reshape(shape)
     raise ValueError(
-        f"{type(node).__name__}.backward returned a gradient of shape {tuple(g.shape)} "
+        f"the backward of {node.op_name} returned a gradient of shape {tuple(g.shape)} "
         f"for an input of shape {shape}")
+
+
+def _check_extra_grads(node: Function, grads: tuple[Any, ...]) -> None:
+    if any(g is not None for g in grads[len(node.parents):]):
+        raise ValueError(f"the backward of {node.op_name} returned {len(grads)} gradients "
+                         f"for {len(node.parents)} inputs")
+
+
+def _retain(node: Function, g: Any, owned: set[int]) -> None:
+    """Keep g as .grad of the non-leaf tensor that asked for it (retain_grad)."""
+    kept = node.retained_by()
+    if kept is not None:          # first order: a copy, as g flows on
+        kept.grad = _as_grad(_own(g, owned, True) if _mode.enabled else np.array(g), kept.grad)
+
+
+def _deliver(totals: Gradients, owned: set[int], create_graph: bool) -> None:
+    """Add the leaves' gradients to their .grad; each leaf gets an array of its own."""
+    for leaf, g in totals.items():
+        if isinstance(leaf, Tensor):       # (not a node no gradient went through)
+            leaf.grad = _as_grad(_own(g, owned, create_graph) if leaf.grad is None else g,
+                                 leaf.grad)
+
+
+def _own(g: Any, owned: set[int], create_graph: bool) -> Any:
+    """g to be stored as a .grad, copied if another .grad (or the caller) has it already,
+    or if it is a view or read-only; 0-d gradients become 0-d arrays, not numpy scalars."""
+    if create_graph:
+        if not isinstance(g, Tensor):
+            g = _make(np.array(g), None, False)
+        elif id(g) in owned:
+            g = Clone.apply(g) if g._requires_grad else _make(g._data.copy(), None, False)
+    else:
+        if isinstance(g, Tensor):
+            g = g._data
+        if type(g) is not np.ndarray or id(g) in owned or g.base is not None or \
+                not g.flags.writeable:
+            g = np.array(g)
+    owned.add(id(g))
+    return g
+
+
+def _collect(inputs: Sequence[Tensor], totals: Gradients, allow_unused: bool
+             ) -> tuple[Tensor | None, ...]:
+    """The gradients of the wanted inputs, in their order, as Tensors."""
+    results: list[Tensor | None] = []
+    for i, t in enumerate(inputs):
+        g = totals.get(t._ctx if t._ctx is not None else t)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i}{t._label()} (shape {t.shape}) was not used to compute "
+                    "the outputs; pass allow_unused=True to get None for it")
+            results.append(None)
+        else:
+            results.append(_as_grad(g, None))
+    return tuple(results)
+
+
+def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
+    """g as a Tensor, added to the gradient there was."""
+    grad = g if isinstance(g, Tensor) else _make(np.asarray(g), None, False)
+    return grad if previous is None else previous + grad
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
@@ -682,168 +993,48 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
     return _make(values, None, False) if create_graph else values
 
 
-def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bool,
-                 create_graph: bool, inputs: Sequence[Tensor] | None = None,
-                 allow_unused: bool = False) -> tuple | None:
-    """The backward pass shared by `Tensor.backward` and `grad`.
+def _sorted_nodes(roots: Sequence[Function], strict: bool = True) -> list[Function]:
+    """Every node reachable from the roots, inputs before outputs (no recursion).
 
-    Without `inputs` it accumulates into the leaves' `.grad`; with `inputs`
-    it returns their gradients and leaves `.grad` alone. The pass records
-    (a graph of the gradients) exactly when `create_graph`, whatever the
-    grad mode around it, as in PyTorch.
+    A node freed by an earlier backward is an error when `strict`; otherwise
+    the search goes on through the nodes and leaves its gradient went to.
     """
+    order: list[Function] = []
+    seen: set[Function] = set()
     for root in roots:
-        if not isinstance(root, Tensor):
-            raise TypeError(f"backward: expected a Tensor output, got {type(root).__name__}")
-        if not root._requires_grad:
-            raise RuntimeError(
-                f"backward: the output{root._label()} does not require grad: no input "
-                "it depends on has requires_grad=True (or it was computed under no_grad)")
-    previous_mode = _mode.enabled
-    _mode.enabled = create_graph
-    # The pass makes no reference cycles, so pausing the cycle collector changes
-    # nothing but time (on big graphs it would rescan every node, over and over).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        totals: dict[Function, Any] = {}       # node -> gradient of its output
-        leaf_grads: dict[Tensor, Any] = {}
-        root_nodes = []
-        for root, g in zip(roots, grads):
-            g = _seed(root, g, create_graph)
-            if root._ctx is None:
-                leaf_grads[root] = g if root not in leaf_grads else leaf_grads[root] + g
-            else:
-                node = root._ctx
-                totals[node] = g if node not in totals else totals[node] + g
-                root_nodes.append(node)
-        return _propagate(root_nodes, totals, leaf_grads, retain_graph, create_graph, inputs,
-                          allow_unused)
-    finally:
-        _mode.enabled = previous_mode
-        if collecting:
-            gc.enable()
-
-
-def _propagate(root_nodes: list[Function], totals: dict, leaf_grads: dict, retain_graph: bool,
-               create_graph: bool, inputs: Sequence[Tensor] | None,
-               allow_unused: bool) -> tuple | None:
-    """Sort the graph, call every node's backward once, and deliver the results."""
-    order = _sorted_nodes(root_nodes, strict=inputs is None)
-    wanted: dict[int, list[int]] | None = None   # id(node or leaf) -> positions in inputs
-    run: set[int] | None = None            # with inputs: ids of the nodes to run
-    if inputs is not None:
-        wanted = {}
-        for i, t in enumerate(inputs):      # an input may be asked for more than once
-            wanted.setdefault(id(t._ctx if t._ctx is not None else t), []).append(i)
-        order, run = _prune(order, wanted)
-    results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
-    owned: set[int] = set()                 # ids of the gradients handed out as .grad
-    writes = _writes
-    anomaly = modes.anomaly_depth
-
-    for node in reversed(order):
-        g = totals.pop(node, None)
-        if g is None:
+        if root in seen:
             continue
-        if wanted is not None:
-            for i in wanted.get(id(node), ()):
-                results[i] = g
-            if id(node) not in run:
-                continue
-        if node._clock != writes:         # something was written since the forward
-            _check_versions(node)
-        if node.retained_by is not None:
-            kept = node.retained_by()
-            if kept is not None:      # first order: a copy, as g flows on
-                kept.grad = _as_grad(_own(g, owned, True) if create_graph else np.array(g),
-                                     kept.grad)
-        input_grads = node.backward(node, g)
-        parents = node.parents
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        elif len(input_grads) > len(parents):
-            _check_extra_grads(node, input_grads)
-        if anomaly:
-            modes.check_backward(node, g, input_grads)
-        below = []                        # where the gradient goes, kept once freed
-        for p, pg in zip(parents, input_grads):
-            if pg is None or not isinstance(p, Tensor) or not p._requires_grad:
-                continue
-            data = p._data
-            try:
-                shape = pg.shape
-            except AttributeError:        # a Python number from a custom backward
-                pg = np.asarray(pg, dtype=data.dtype)
-                shape = pg.shape
-            if shape != data.shape:
-                pg = _unbroadcast(pg, data.shape, node)
-            if pg.dtype is not data.dtype and pg.dtype != data.dtype:
-                pg = pg.astype(data.dtype)
-            pc = p._ctx
-            if pc is None:
-                previous = leaf_grads.get(p)
-                leaf_grads[p] = pg if previous is None else previous + pg
-                below.append(p)
+        seen.add(root)
+        parents = root.parents
+        stack = [(root, iter(parents if parents is not None else _freed(root, strict)))]
+        while stack:
+            node, inputs = stack[-1]
+            for p in inputs:
+                if p is not None and p._ctx is not None and p._ctx not in seen:
+                    child = p._ctx
+                    seen.add(child)
+                    parents = child.parents
+                    stack.append((child, iter(parents if parents is not None
+                                              else _freed(child, strict))))
+                    break
             else:
-                previous = totals.get(pc)
-                totals[pc] = pg if previous is None else previous + pg
-                below.append(pc)
-        if not retain_graph:              # free saved arrays and the links to inputs
-            node.below = below
-            node.parents = node.saved = None
-
-    if wanted is None:
-        for leaf, g in leaf_grads.items():
-            leaf.grad = _as_grad(_own(g, owned, create_graph) if leaf.grad is None else g,
-                                 leaf.grad)
-        return None
-
-    for leaf, g in leaf_grads.items():
-        for i in wanted.get(id(leaf), ()):
-            results[i] = g
-    for i, (t, g) in enumerate(zip(inputs, results)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(
-                    f"grad: input {i}{t._label()} (shape {t.shape}) was not used to compute "
-                    "the outputs; pass allow_unused=True to get None for it")
-            continue
-        results[i] = g if isinstance(g, Tensor) else _make(np.asarray(g), None, False)
-    return tuple(results)
+                stack.pop()
+                order.append(node)
+    return order
 
 
-def _own(g: Any, owned: set[int], create_graph: bool) -> Any:
-    """g to be stored as a .grad, copied if another .grad (or the caller) has it already,
-    or if it is a view or read-only; 0-d gradients become 0-d arrays, not numpy scalars."""
-    if create_graph:
-        if not isinstance(g, Tensor):
-            g = _make(np.array(g), None, False)
-        elif id(g) in owned:
-            g = Clone.apply(g) if g._requires_grad else _make(g._data.copy(), None, False)
-    else:
-        if isinstance(g, Tensor):
-            g = g._data
-        if type(g) is not np.ndarray or id(g) in owned or g.base is not None or \
-                not g.flags.writeable:
-            g = np.array(g)
-    owned.add(id(g))
-    return g
+def _freed(node: Function, strict: bool) -> list[Tensor]:
+    """In place of a freed node's parents (an error when `strict`): the leaves its gradient
+    went to, and for the nodes it went to, stand-in tensors without values."""
+    if strict:
+        raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
+    return [b if isinstance(b, Tensor) else _make(_NO_VALUES, b, True) for b in node.below]
 
 
-def _check_extra_grads(node: Function, grads: tuple) -> None:
-    if any(g is not None for g in grads[len(node.parents):]):
-        raise ValueError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
-                         f"for {len(node.parents)} inputs")
+_NO_VALUES = np.empty(0)
 
 
-def _as_grad(g: Any, previous: Tensor | None) -> Tensor:
-    if not isinstance(g, Tensor):
-        g = _make(g, None, False)
-    return g if previous is None else previous + g
-
-
-def _prune(order: list[Function], wanted: dict[int, list[int]]
+def _prune(order: list[Function], wanted: set[int]
            ) -> tuple[list[Function], set[int]]:
     """The nodes on paths to wanted inputs, and which of them must run backward.
 
@@ -857,17 +1048,9 @@ def _prune(order: list[Function], wanted: dict[int, list[int]]
     for node in order:                       # inputs before outputs
         key = id(node)
         parents = node.parents
-        below = False
-        for p in parents if parents is not None else node.below:
-            if isinstance(p, Tensor):
-                if p._requires_grad:
-                    c = p._ctx
-                    if (id(c) in reaches) if c is not None else (id(p) in wanted):
-                        below = True
-                        break
-            elif isinstance(p, Function) and id(p) in reaches:
-                below = True
-                break
+        inputs = parents if parents is not None else _freed(node, False)
+        below = any(p is not None and ((id(p._ctx) in reaches) if p._ctx is not None
+                                       else (id(p) in wanted)) for p in inputs)
         if below:
             if parents is None:
                 raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
@@ -878,6 +1061,15 @@ def _prune(order: list[Function], wanted: dict[int, list[int]]
     return kept, run
 
 
+@overload
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: Literal[False] = False
+         ) -> tuple[Tensor, ...]: ...
+@overload
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, *, allow_unused: bool) -> tuple[Tensor | None, ...]: ...
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          grad_outputs: Any = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
@@ -901,5 +1093,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError(f"grad: input {i}{t._label()} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    return run_backward(outputs, grad_outputs, retain_graph, create_graph,
-                        inputs=inputs, allow_unused=allow_unused)
+    grads = run_backward(outputs, grad_outputs, retain_graph, create_graph,
+                         inputs=inputs, allow_unused=allow_unused)
+    assert grads is not None                # with inputs, run_backward returns their grads
+    return grads

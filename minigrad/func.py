@@ -362,7 +362,9 @@ def jacobian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
     in_tuple, xs = _as_inputs(inputs, create_graph, "jacobian")
     out_tuple, outs = _run(f, xs, "jacobian")
     blocks = _blocks(outs, xs, create_graph, strict, strategy, "jacobian")
-    return _nest([_nest(line, in_tuple) for line in blocks], out_tuple)
+    result: Tensor | tuple[Any, ...] = _nest([_nest(line, in_tuple) for line in blocks],
+                                             out_tuple)
+    return result
 
 
 # ------------------------------------------------------------ hessian, hvp
@@ -426,7 +428,8 @@ def hessian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
     for i, x in enumerate(xs):
         line = by_row.get(i) or [Tensor(np.zeros(x.shape + y.shape, x.dtype)) for y in xs]
         lines.append(_nest(line, in_tuple))
-    return _nest(lines, in_tuple)
+    result: Tensor | tuple[Any, ...] = _nest(lines, in_tuple)
+    return result
 
 
 @overload

@@ -15,13 +15,17 @@ from typing import Any
 import numpy as np
 
 from . import conv, ops
-from .engine import Tensor, _make
+from .engine import ArrayLike, Tensor, _make, as_array, as_tensor
 
 __all__ = [
     "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",
     "cross_entropy_error", "softmax_cross_entropy", "mean_squared_error", "accuracy",
     "dropout",
 ]
+
+def _values(x: ArrayLike) -> np.ndarray:
+    return np.asarray(as_array(x))
+
 
 # The fused primitives and the activations that are primitives already.
 linear = ops.linear
@@ -31,64 +35,38 @@ relu = ops.relu
 tanh = ops.tanh
 
 
-def _data(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-
-
-def step_function(x: Any) -> Tensor:
+def step_function(x: ArrayLike) -> Tensor:
     """1 where x > 0, else 0 (the perceptron's activation, in x's float dtype).
 
     It has no gradient: the result never requires grad, because the
     derivative is 0 wherever it exists, which would silently stop learning.
     """
-    data = _data(x)
+    data = _values(x)
     dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.int64
     return _make((data > 0).astype(dtype), None, False)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
+def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis`, stable for any finite x.
 
     The row maximum is subtracted first as a constant (softmax does not
     change under a shift), so no exponential overflows.
     """
-    x = _tensor(x)
-    shift = np.max(x.data, axis=axis, keepdims=True)
+    x = as_tensor(x)
+    shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
     e = ops.exp(x - shift)
     return e / ops.sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along `axis`, computed as z - log(sum(exp(z))) with z = x - max(x)."""
-    x = _tensor(x)
-    z = x - np.max(x.data, axis=axis, keepdims=True)
+    x = as_tensor(x)
+    shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
+    z = x - shift
     return z - ops.log(ops.sum(ops.exp(z), axis=axis, keepdims=True))
 
 
-def _labels_or_rows(t: Any, y: Tensor, op: str) -> tuple[np.ndarray, bool]:
-    """Targets as flat integer labels (True) or (N, C) rows in y's dtype (False)."""
-    t = _data(t)
-    y_shape = y.shape
-    n_classes = y_shape[-1]
-    if np.issubdtype(t.dtype, np.integer) and t.shape == y_shape[:-1]:
-        labels = t.reshape(-1)
-        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            raise ValueError(f"{op}: labels must be in [0, {n_classes}), got values from "
-                             f"{labels.min()} to {labels.max()}")
-        return labels, True
-    if t.shape == y_shape and (np.issubdtype(t.dtype, np.number) or t.dtype == bool):
-        return t.reshape(-1, n_classes).astype(y.dtype, copy=False), False
-    raise ValueError(
-        f"{op}: targets of shape {t.shape} and dtype {t.dtype} do not fit predictions of "
-        f"shape {tuple(y_shape)}: give integer labels of shape {tuple(y_shape[:-1])} or "
-        f"one-hot/probability rows of shape {tuple(y_shape)}")
-
-
-def cross_entropy_error(y: Any, t: Any) -> Tensor:
+def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     """The book's cross-entropy of probabilities y against targets t, mean over the batch.
 
     y is (N, C) or (C,) probabilities (e.g. a softmax output); t is one-hot
@@ -96,12 +74,15 @@ def cross_entropy_error(y: Any, t: Any) -> Tensor:
     a scalar for 1-D y). Computes -sum(t * log(y + 1e-7)) / N; the 1e-7
     keeps log finite where y is 0. For logits, prefer `softmax_cross_entropy`.
     """
-    y = _tensor(y)
+    y = as_tensor(y)
     if y.ndim not in (1, 2):
         raise ValueError(f"cross_entropy_error: y must be (N, C) or (C,), got shape {y.shape}")
-    targets, are_labels = _labels_or_rows(t, y, "cross_entropy_error")
-    if not are_labels and isinstance(t, Tensor) and t.requires_grad:
-        targets = t.reshape(targets.shape).astype(y.dtype)     # rows that learn: keep the graph
+    targets: Any
+    targets, are_labels = ops.check_targets(t, y.shape, "cross_entropy_error", "predictions")
+    if not are_labels:                   # one-hot or probability rows, in y's dtype
+        targets = targets.reshape(-1, y.shape[-1]).astype(y.dtype, copy=False)
+        if isinstance(t, Tensor) and t.requires_grad:
+            targets = t.reshape(targets.shape).astype(y.dtype)   # rows that learn: keep the graph
     rows = y.reshape(1, -1) if y.ndim == 1 else y
     n = rows.shape[0]
     if are_labels:
@@ -110,35 +91,34 @@ def cross_entropy_error(y: Any, t: Any) -> Tensor:
     return -ops.sum(targets * ops.log(rows + 1e-7)) / n
 
 
-def mean_squared_error(y: Any, t: Any) -> Tensor:
+def mean_squared_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     """The book's sum of squares error 0.5 * sum((y - t)**2) (a sum, not a mean over the batch).
 
     y and t must have the same shape: a silent broadcast of, say, (N, 1)
     against (N,) would compare every prediction with every target.
     """
-    y_shape, t_shape = np.shape(_data(y)), np.shape(_data(t))
+    y_shape, t_shape = np.shape(_values(y)), np.shape(_values(t))
     if y_shape != t_shape:
         raise ValueError(f"mean_squared_error: y has shape {y_shape} but t has shape {t_shape}; "
                          "they must match (reshape one of them)")
-    d = _tensor(y) - t
+    d = as_tensor(y) - t
     return 0.5 * ops.sum(d * d)
 
 
-def accuracy(y: Any, t: Any) -> float:
+def accuracy(y: ArrayLike, t: ArrayLike) -> float:
     """Fraction of rows whose largest score in y is at the target class (labels or one-hot t)."""
-    y = _data(y)
-    t = _data(t)
-    predicted = np.argmax(y, axis=-1)
-    if t.ndim == y.ndim and t.shape[-1] == y.shape[-1] and y.ndim > 0:
-        t = np.argmax(t, axis=-1)
-    if t.shape != predicted.shape:
-        raise ValueError(f"accuracy: targets of shape {t.shape} do not fit predictions of "
-                         f"shape {y.shape}")
-    return float(np.mean(predicted == t)) if predicted.size else 0.0
+    scores, targets = _values(y), _values(t)
+    predicted = np.argmax(scores, axis=-1)
+    if targets.ndim == scores.ndim and targets.shape[-1] == scores.shape[-1] and scores.ndim > 0:
+        targets = np.argmax(targets, axis=-1)
+    if targets.shape != predicted.shape:
+        raise ValueError(f"accuracy: targets of shape {targets.shape} do not fit predictions "
+                         f"of shape {scores.shape}")
+    return float(np.mean(predicted == targets)) if predicted.size else 0.0
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True,
-            rng: np.random.Generator | None = None) -> Tensor:
+def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
+            rng: np.random.Generator | np.random.RandomState | None = None) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p).
 
     The expected value is unchanged, so nothing needs rescaling at test time;
@@ -148,7 +128,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True,
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    x = _tensor(x)
+    x = as_tensor(x)
     if not training or p == 0.0:
         return x
     if p == 1.0:
@@ -171,7 +151,7 @@ IntPair = int | tuple[int, int]
 
 
 def _image_shape(x: Any, op: str) -> tuple[int, ...]:
-    shape = tuple(np.shape(_data(x)))
+    shape = tuple(np.shape(as_array(x)))
     if len(shape) != 4:
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape}")
     return shape
@@ -184,7 +164,7 @@ def _window_args(x: Any, kernel: Any, stride: Any, padding: Any, op: str,
     k = conv.pair(kernel, kernel_name, op, 1)
     s = conv.pair(stride, "stride", op, 1)
     p = conv.pair(padding, padding_name, op, 0)
-    conv.output_size(np.shape(_data(x)), k, s, p, op)
+    conv.output_size(np.shape(as_array(x)), k, s, p, op)
     return k, s, p
 
 
@@ -222,7 +202,7 @@ def conv2d(x: Any, W: Any, b: Any = None, stride: IntPair = 1, padding: IntPair 
     @ W.reshape(FN, -1).T + b, one matrix product, reshaped to (N, FN, OH, OW)
     (a transposed view, as in the book). Its gradient comes from the graph.
     """
-    x_shape, w_shape = tuple(np.shape(_data(x))), tuple(np.shape(_data(W)))
+    x_shape, w_shape = tuple(np.shape(as_array(x))), tuple(np.shape(as_array(W)))
     both = f"input of shape {x_shape} and weight of shape {w_shape}"
     if len(x_shape) != 4 or len(w_shape) != 4:
         raise ValueError(f"conv2d: {both}: both must be 4-D, input (N, C, H, W) and "
@@ -230,8 +210,8 @@ def conv2d(x: Any, W: Any, b: Any = None, stride: IntPair = 1, padding: IntPair 
     if x_shape[1] != w_shape[1]:
         raise ValueError(f"conv2d: {both} do not fit: the weight expects {w_shape[1]} "
                          f"channels, the input has {x_shape[1]}")
-    if b is not None and tuple(np.shape(_data(b))) != (w_shape[0],):
-        raise ValueError(f"conv2d: bias of shape {np.shape(_data(b))} does not fit weight of "
+    if b is not None and tuple(np.shape(as_array(b))) != (w_shape[0],):
+        raise ValueError(f"conv2d: bias of shape {np.shape(as_array(b))} does not fit weight of "
                          f"shape {w_shape}: expected ({w_shape[0]},)")
     s = conv.pair(stride, "stride", "conv2d", 1)
     p = conv.pair(padding, "padding", "conv2d", 0)
@@ -277,8 +257,8 @@ def avg_pool2d(x: Any, kernel_size: IntPair, stride: IntPair | None = None,
     count_include_pad=True). Composed: im2col, then a mean over each window.
     """
     k, s, p = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
-    n, c = np.shape(_data(x))[:2]
-    oh, ow = conv.output_size(np.shape(_data(x)), k, s, p, "avg_pool2d")
+    n, c = np.shape(as_array(x))[:2]
+    oh, ow = conv.output_size(np.shape(as_array(x)), k, s, p, "avg_pool2d")
     col = ops.reshape(conv.Im2col.apply(x, k, s, p), (n, oh, ow, c, k[0] * k[1]))
     return ops.transpose(ops.mean(col, axis=-1), (0, 3, 1, 2))
 
@@ -289,13 +269,13 @@ def flatten(x: Any, start_dim: int = 1, end_dim: int = -1) -> Tensor:
     (N, C, H, W) → (N, C*H*W), as nn.Flatten and the book's Affine layer do.
     `flatten(x, 0)` flattens everything, as `minigrad.flatten` and torch.flatten.
     """
-    shape = tuple(np.shape(_data(x)))
+    shape = tuple(np.shape(as_array(x)))
     ndim = max(len(shape), 1)
     start, end = (ops._normalize_axes(d, ndim, "flatten")[0] for d in (start_dim, end_dim))
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
                          f"for shape {shape}")
     if not shape:
-        return ops.reshape(_tensor(x), (1,))
+        return ops.reshape(as_tensor(x), (1,))
     merged = int(np.prod(shape[start:end + 1]))
-    return ops.reshape(_tensor(x), shape[:start] + (merged,) + shape[end + 1:])
+    return ops.reshape(as_tensor(x), shape[:start] + (merged,) + shape[end + 1:])

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, enable_grad, grad, no_grad
+from .engine import Tensor, as_array, enable_grad, grad, no_grad
 
 __all__ = [
     "numerical_diff", "numerical_gradient", "gradient_descent",
@@ -22,10 +22,8 @@ __all__ = [
 
 # ------------------------------------------------------------ the book's tools
 
-def _scalar(value: Any) -> float:
-    if isinstance(value, Tensor):
-        value = value.data
-    value = np.asarray(value)
+def _scalar(result: Any) -> float:
+    value = np.asarray(as_array(result))
     if value.size != 1:
         raise ValueError(f"numerical_gradient: f must return a scalar, got shape {value.shape}")
     return float(value.reshape(()))
@@ -44,7 +42,7 @@ def numerical_gradient(f: Callable[[Any], Any], x: np.ndarray | Tensor,
     its argument and read x through a closure, as the book does:
     `numerical_gradient(lambda W: net.loss(x, t), net.W)`.
     """
-    array = x.data if isinstance(x, Tensor) else x
+    array = as_array(x)
     if not isinstance(array, np.ndarray):
         raise TypeError(f"numerical_gradient: x must be an ndarray or Tensor, got "
                         f"{type(x).__name__}")
@@ -85,8 +83,8 @@ def gradient_descent(f: Callable[[np.ndarray], Any], init_x: Any, lr: float = 0.
 class GradcheckError(AssertionError):
     """An analytical gradient disagrees with finite differences."""
 
-    def __init__(self, message: str, *, input_index: int, element: tuple | None = None,
-                 output_element: tuple | None = None, analytical: float = np.nan,
+    def __init__(self, message: str, *, input_index: int, element: tuple[int, ...] | None = None,
+                 output_element: tuple[int, ...] | None = None, analytical: float = np.nan,
                  numerical: float = np.nan) -> None:
         super().__init__(message)
         self.input_index = input_index
@@ -172,7 +170,8 @@ def _perturbed(fn: Callable[..., Any], inputs: Sequence[Any], i: int,
         plus = _flat_values(_outputs(fn, args))
         args[i] = Tensor(base - eps * direction, requires_grad=True)
         minus = _flat_values(_outputs(fn, args))
-    return (plus - minus) / (2 * eps)
+    difference: np.ndarray = (plus - minus) / (2 * eps)
+    return difference
 
 
 def _describe(inputs: Sequence[Any], i: int) -> str:
@@ -182,7 +181,7 @@ def _describe(inputs: Sequence[Any], i: int) -> str:
 
 def _compare(analytical: np.ndarray, numerical: np.ndarray, atol: float, rtol: float,
              where: str, inputs: Sequence[Any], i: int,
-             out_index: Callable[[int], tuple] | None = None) -> GradcheckError | None:
+             out_index: Callable[[int], tuple[int, ...]] | None = None) -> GradcheckError | None:
     """The report for the worst disagreement of two same-shaped arrays, or None."""
     error = np.abs(analytical - numerical)
     bad = ~(error <= atol + rtol * np.abs(numerical))     # NaN counts as bad
@@ -192,7 +191,7 @@ def _compare(analytical: np.ndarray, numerical: np.ndarray, atol: float, rtol: f
     worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
     a, n = float(analytical[worst]), float(numerical[worst])
     if out_index is not None:
-        output_element, element = out_index(worst[0]), tuple(int(k) for k in worst[1:])
+        output_element, element = out_index(int(worst[0])), tuple(int(k) for k in worst[1:])
     else:
         output_element, element = None, tuple(int(k) for k in worst)
     rel = abs(a - n) / abs(n) if n != 0 else np.inf
@@ -226,7 +225,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, *, eps: float = 1e-6, atol: f
     out_sizes = [o.size for o in probe]
     n_out = int(sum(out_sizes))
 
-    def out_index(k: int) -> tuple:
+    def out_index(k: int) -> tuple[int, ...]:
         for j, (o, size) in enumerate(zip(probe, out_sizes)):
             if k < size:
                 idx = np.unravel_index(k, o.shape)
@@ -247,7 +246,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, *, eps: float = 1e-6, atol: f
     return True
 
 
-def _check_full(fn, inputs, checked, n_out, eps, atol, rtol, out_index) -> None:
+def _check_full(fn: Callable[..., Any], inputs: list[Any], checked: list[int], n_out: int,
+                eps: float, atol: float, rtol: float,
+                out_index: Callable[[int], tuple[int, ...]]) -> None:
     for i in checked:
         size = inputs[i].size
         numerical = np.empty((n_out, size))
@@ -265,7 +266,8 @@ def _check_full(fn, inputs, checked, n_out, eps, atol, rtol, out_index) -> None:
     _check_repeatable(fn, inputs, checked, np.random.default_rng(0).standard_normal(n_out))
 
 
-def _check_fast(fn, inputs, checked, n_out, eps, atol, rtol, rng) -> None:
+def _check_fast(fn: Callable[..., Any], inputs: list[Any], checked: list[int], n_out: int,
+                eps: float, atol: float, rtol: float, rng: np.random.Generator) -> None:
     v = rng.standard_normal(n_out)
     vjps = _analytical_vjp(fn, inputs, checked, v)
     for i, vjp in zip(checked, vjps):
@@ -286,11 +288,13 @@ def _check_fast(fn, inputs, checked, n_out, eps, atol, rtol, rng) -> None:
         if report is None:         # every element passes, the sum does not: say so
             report = _compare(analytical, numerical, atol, rtol,
                               "fast mode, vᵀJu for random u and v", inputs, i)
+        assert report is not None       # this comparison failed just above
         raise report
     _check_repeatable(fn, inputs, checked, v, vjps)
 
 
-def _check_repeatable(fn, inputs, checked, v, first=None) -> None:
+def _check_repeatable(fn: Callable[..., Any], inputs: list[Any], checked: list[int],
+                      v: np.ndarray, first: list[np.ndarray] | None = None) -> None:
     first = first if first is not None else _analytical_vjp(fn, inputs, checked, v)
     second = _analytical_vjp(fn, inputs, checked, v)
     for i, a, b in zip(checked, first, second):

@@ -10,7 +10,7 @@ so `minigrad.optim` optimizers, `state_dict` and `save`/`load` work on them.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,16 @@ import numpy as np
 from . import functional as F
 from . import gradcheck, ops
 from ._checks import check_bool, check_float, check_int, check_rng, check_str
-from .engine import Tensor, bump_version, enable_grad, grad, is_grad_enabled, no_grad
+from .engine import (
+    ArrayLike,
+    Tensor,
+    as_array,
+    bump_version,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+)
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
 __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict", "SimpleConvNet"]
@@ -26,7 +35,7 @@ __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict", "SimpleConvNet"]
 _ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
 
 
-def _activation(name: str, model: str) -> Any:
+def _activation(name: str, model: str) -> Callable[[ArrayLike], Tensor]:
     check_str(name, "activation", model)
     try:
         return _ACTIVATIONS[name.lower()]
@@ -35,11 +44,7 @@ def _activation(name: str, model: str) -> Any:
                          f"{sorted(_ACTIVATIONS)}") from None
 
 
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-class ParamDict(dict):
+class ParamDict(dict[str, np.ndarray]):
     """The book's `params` dict: name -> ndarray, each shared with the model's Parameter.
 
     Updating an array in place (`params["W1"] -= lr * g`) updates the model;
@@ -58,7 +63,7 @@ class ParamDict(dict):
         if value is p.data:          # `params[key] -= ...` stores the same array back,
             bump_version(value)      # written in place: graphs that saved it are stale
             return
-        array = np.asarray(_raw(value), dtype=p.data.dtype)
+        array = np.asarray(as_array(value), dtype=p.data.dtype)
         if array.shape != p.data.shape:
             raise ValueError(f"params[{key!r}]: new array of shape {array.shape} for a "
                              f"parameter of shape {p.data.shape}")
@@ -109,8 +114,6 @@ class TwoLayerNet(_BookNetwork):
         rng = check_rng(rng, "rng", where)
         self.activation = activation
         self._act = _activation(activation, where)
-        if isinstance(rng, (int, np.integer)):
-            rng = np.random.default_rng(rng)
         self.W1 = Parameter(std * _rng_normal(rng, (input_size, hidden_size)))
         self.b1 = Parameter(np.zeros(hidden_size))
         self.W2 = Parameter(std * _rng_normal(rng, (hidden_size, output_size)))
@@ -165,8 +168,8 @@ class TwoLayerNet(_BookNetwork):
 class _Block(Module):
     """One hidden layer of MultiLayerNet: Affine → [BatchNorm] → activation → [Dropout]."""
 
-    def __init__(self, affine: Linear, act: Any, batchnorm: BatchNorm1d | None,
-                 dropout: Dropout | None) -> None:
+    def __init__(self, affine: Linear, act: Callable[[ArrayLike], Tensor],
+                 batchnorm: BatchNorm1d | None, dropout: Dropout | None) -> None:
         super().__init__()
         self.affine = affine
         self.batchnorm = batchnorm
@@ -174,7 +177,7 @@ class _Block(Module):
         self._act = act
 
     def forward(self, x: Any) -> Tensor:
-        h = self.affine(x)
+        h: Tensor = self.affine(x)
         if self.batchnorm is not None:
             h = self.batchnorm(h)
         h = self._act(h)
@@ -218,8 +221,6 @@ class MultiLayerNet(_BookNetwork):
         use_dropout = check_bool(use_dropout, "use_dropout", where)
         use_batchnorm = check_bool(use_batchnorm, "use_batchnorm", where)
         rng = check_rng(rng, "rng", where)
-        if isinstance(rng, (int, np.integer)):
-            rng = np.random.default_rng(rng)
         act = _activation(activation, where)
         self.sizes = tuple(sizes)
         self.activation = activation
@@ -234,13 +235,12 @@ class MultiLayerNet(_BookNetwork):
             block = _Block(affine, act, bn, drop)
             setattr(self, f"layer{i}", block)
             self.hidden.append(block)
-            named[f"W{i}"], named[f"b{i}"] = affine.W, affine.b
-            if bn is not None:
-                named[f"gamma{i}"], named[f"beta{i}"] = bn.gamma, bn.beta
+            for layer in (affine, bn) if bn is not None else (affine,):   # W, b, gamma, beta
+                named.update((f"{key}{i}", p) for key, p in layer.named_parameters())
         last = len(sizes) - 1
         std = init_std(weight_init_std, sizes[-2], "MultiLayerNet")
         self.output = Linear(sizes[-2], sizes[-1], weight_init=std, rng=rng)
-        named[f"W{last}"], named[f"b{last}"] = self.output.W, self.output.b
+        named.update((f"{key}{last}", p) for key, p in self.output.named_parameters())
         self._named = named
         self._weights = [block.affine.W for block in self.hidden] + [self.output.W]
         self.params = ParamDict(named)
@@ -259,7 +259,8 @@ class MultiLayerNet(_BookNetwork):
     def _forward(self, x: Any) -> Tensor:
         for block in self.hidden:
             x = block(x)
-        return self.output(x)
+        out: Tensor = self.output(x)
+        return out
 
     forward = predict
 
@@ -267,7 +268,7 @@ class MultiLayerNet(_BookNetwork):
         """Softmax cross-entropy plus 0.5·λ·ΣW² (the book's weight decay)."""
         loss = ops.softmax_cross_entropy(self.predict(x, train_flg), t)
         if self.weight_decay_lambda:
-            decay = 0.0
+            decay: Tensor | float = 0.0
             for W in self._weights:
                 decay = decay + ops.sum(W * W)
             loss = loss + 0.5 * self.weight_decay_lambda * decay
@@ -341,8 +342,7 @@ class SimpleConvNet(_BookNetwork):
                              f"{tuple(input_dim)}: the convolution's output ({conv_h}x{conv_w}) "
                              "must be at least 2x2 for the 2x2 pooling")
         pooled = fn * (conv_h // 2) * (conv_w // 2)
-        if isinstance(rng, (int, np.integer)):
-            rng = np.random.default_rng(rng)
+        rng = check_rng(rng, "rng", "SimpleConvNet")
         std = float(weight_init_std)
         self.W1 = Parameter(std * _rng_normal(rng, (fn, channels, fs, fs)))
         self.b1 = Parameter(np.zeros(fn))
@@ -358,7 +358,7 @@ class SimpleConvNet(_BookNetwork):
 
     def predict(self, x: Any) -> Tensor:
         """Scores (logits) of shape (N, output_size) for images x of shape (N, C, H, W)."""
-        shape = tuple(np.shape(_raw(x)))
+        shape = tuple(np.shape(as_array(x)))
         if shape[1:] != self.input_dim:
             expected = ", ".join(str(n) for n in self.input_dim)
             raise ValueError(f"SimpleConvNet: input of shape {shape} does not fit input_dim "
@@ -377,7 +377,7 @@ class SimpleConvNet(_BookNetwork):
 
     def accuracy(self, x: Any, t: Any, batch_size: int = 100) -> float:
         """Fraction of images classified as their target, evaluated `batch_size` at a time."""
-        x, t = _raw(x), np.asarray(_raw(t))
+        x, t = as_array(x), np.asarray(as_array(t))
         if t.ndim != 1:
             t = np.argmax(t, axis=1)
         if len(x) == 0:

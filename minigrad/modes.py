@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -127,7 +128,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 def user_line() -> str:
     """Where the calling user code is: the first frame outside minigrad."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     if frame is None:
@@ -149,7 +150,7 @@ def _bad_values(x: Any) -> str | None:
     return "inf" if (data == np.inf).any() else "-inf"
 
 
-def check_forward(fn: Any, arrays: list, out: np.ndarray) -> None:
+def check_forward(fn: Any, arrays: list[Any], out: np.ndarray) -> None:
     """Raise if `fn` made NaN or inf from finite inputs (anomaly mode)."""
     bad = _bad_values(out)
     if bad is None or any(_bad_values(a) for a in arrays):
@@ -159,7 +160,7 @@ def check_forward(fn: Any, arrays: list, out: np.ndarray) -> None:
                        f"inputs {shapes}), at {user_line()}")
 
 
-def check_backward(node: Any, g: Any, input_grads: tuple) -> None:
+def check_backward(node: Any, g: Any, input_grads: tuple[Any, ...]) -> None:
     """Raise if a node's backward made NaN or inf from a finite gradient (anomaly mode)."""
     if _bad_values(g):
         return

@@ -23,11 +23,11 @@ from typing import Any, overload
 
 import numpy as np
 
+from . import conv, ops
 from . import functional as F
-from . import ops
 from ._checks import check_bool, check_float, check_int, check_rng
 from .datasets._files import create_temp
-from .engine import Tensor, bump_version
+from .engine import ArrayLike, Tensor, as_array, as_tensor, bump_version
 
 __all__ = [
     "Parameter", "Module", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sigmoid", "Tanh",
@@ -49,13 +49,11 @@ class Parameter(Tensor):
         return "Parameter" + super().__repr__()[len("tensor"):]
 
 
-def _rng_normal(rng: np.random.Generator | int | None, shape: tuple[int, ...]) -> np.ndarray:
-    """Standard normal samples from rng, or from numpy's global state (as the book's randn)."""
-    if rng is None:
-        return np.random.randn(*shape)
-    if isinstance(rng, (int, np.integer)):
-        rng = np.random.default_rng(rng)
-    return rng.standard_normal(shape)
+def _rng_normal(rng: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal samples from rng (as check_rng gives it), or from numpy's global state
+    (as the book's randn)."""
+    samples: np.ndarray = np.random.randn(*shape) if rng is None else rng.standard_normal(shape)
+    return samples
 
 
 def init_std(weight_init: str | float, fan_in: int, layer: str = "Linear") -> float:
@@ -100,7 +98,7 @@ class Module:
     """
 
     training: bool
-    _parameters: dict[str, Parameter]
+    _parameters: dict[str, Parameter]      # the registries, filled by __setattr__
     _buffers: dict[str, np.ndarray]
     _modules: dict[str, Module]
 
@@ -137,7 +135,8 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
-    def _refuse_unregistered(self, name: str, value: list | tuple | dict) -> None:
+    def _refuse_unregistered(self, name: str, value: list[Any] | tuple[Any, ...] | dict[Any, Any]
+                             ) -> None:
         """Raise if `value` holds Modules or Parameters that this module does not register."""
         held = list(_held_layers(value, ""))
         if not held:
@@ -299,7 +298,7 @@ class Module:
             if key not in state:
                 continue
             value = state[key]
-            value = value.data if isinstance(value, Tensor) else np.asarray(value)
+            value = np.asarray(as_array(value))
             if value.shape != array.shape:
                 mismatched.append(f"{key}: checkpoint {value.shape}, model {array.shape}")
             values[key] = value
@@ -413,7 +412,8 @@ def _write_npz(f: Any, state: dict[str, np.ndarray]) -> None:
                              f"(got {type(value).__name__}"
                              + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else "")
                              + "); .npz files are written without pickles")
-    np.savez(f, **state)
+    arrays: dict[str, Any] = state      # (typed loosely: numpy's stub reserves a keyword)
+    np.savez(f, **arrays)
 
 
 class Linear(Module):
@@ -674,11 +674,11 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         p = check_float(p, "p", "Dropout")
-        rng = check_rng(rng, "rng", "Dropout")
+        generator = check_rng(rng, "rng", "Dropout")
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = float(p)
-        self.rng = np.random.default_rng(rng) if isinstance(rng, (int, np.integer)) else rng
+        self.rng: np.random.Generator | np.random.RandomState | None = generator
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.p, self.training, self.rng)
@@ -697,6 +697,9 @@ class BatchNorm1d(Module):
     statistics. Then y = gamma * x_hat + beta (gamma, beta learned).
     """
 
+    running_mean: np.ndarray       # buffers, registered in __init__
+    running_var: np.ndarray
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True) -> None:
         super().__init__()
@@ -713,12 +716,12 @@ class BatchNorm1d(Module):
         self.register_buffer("running_mean", np.zeros(num_features))
         self.register_buffer("running_var", np.ones(num_features))
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: ArrayLike) -> Tensor:
         shape = tuple(np.shape(x))
         if len(shape) != 2 or shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}): expected input of shape "
                              f"(N, {self.num_features}), got {shape}")
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+        x = as_tensor(x)
         if self.training:
             n = shape[0]
             if n < 2:
@@ -735,7 +738,7 @@ class BatchNorm1d(Module):
             self.running_var += m * var.data * (n / (n - 1))
         else:
             x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
-        if self.gamma is not None:
+        if self.gamma is not None and self.beta is not None:
             return x_hat * self.gamma + self.beta
         return x_hat
 
@@ -761,15 +764,12 @@ class Conv2d(Module):
                  bias: bool = True, *, weight_init: str | float = "std",
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        from .conv import pair
-
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"Conv2d: channels must be positive, got in_channels={in_channels}, "
-                             f"out_channels={out_channels}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", 1)
-        self.stride = pair(stride, "stride", "Conv2d", 1)
-        self.padding = pair(padding, "padding", "Conv2d", 0)
+        self.in_channels = check_int(in_channels, "in_channels", "Conv2d")
+        self.out_channels = check_int(out_channels, "out_channels", "Conv2d")
+        rng = check_rng(rng, "rng", "Conv2d")
+        self.kernel_size = conv.pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = conv.pair(stride, "stride", "Conv2d", 1)
+        self.padding = conv.pair(padding, "padding", "Conv2d", 0)
         kh, kw = self.kernel_size
         std = init_std(weight_init, self.in_channels * kh * kw, "Conv2d")
         self.W = Parameter(std * _rng_normal(rng, (self.out_channels, self.in_channels, kh, kw)))

@@ -8,14 +8,30 @@ Everything else in minigrad is composed from these primitives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from .engine import FUNCTIONS, UFUNCS, Function, Tensor, _call, _make, bump_version, is_grad_enabled
+from .engine import (
+    ArrayLike,
+    Axis,
+    Function,
+    Tensor,
+    _call,
+    _make,
+    as_array,
+    bump_version,
+    is_grad_enabled,
+    register,
+)
 
-Axis = int | Sequence[int] | None
+# What forward and backward compute with: ndarrays (or Python numbers) in a forward; in a
+# backward ndarrays, or Tensors while create_graph=True records it.
+Array: TypeAlias = Any
+# What backward returns: one gradient per input of forward (None: no gradient).
+Grads: TypeAlias = Any
 
 
 def _normalize_axes(axis: Axis, ndim: int, op: str) -> tuple[int, ...]:
@@ -40,61 +56,73 @@ def _shape_error(op: str, *arrays: Any, detail: str = "") -> ValueError:
 
 # ------------------------------------------------------------ arithmetic
 
-class Add(Function):
+class Add(Function, method=("__add__", "__radd__"), numpy=np.add):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         return a + b
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return g, g
 
 
-class Sub(Function):
+add = Add.apply
+
+
+class Sub(Function, method="__sub__", reflected="__rsub__", numpy=np.subtract):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         return a - b
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+sub = Sub.apply
+
+
+class Mul(Function, method=("__mul__", "__rmul__"), numpy=np.multiply):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         ctx.save_for_backward(a, b)
         return a * b
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
-class Div(Function):
+mul = Mul.apply
+
+
+class Div(Function, method="__truediv__", reflected="__rtruediv__", numpy=np.true_divide):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         ctx.save_for_backward(a, b)
         return a / b
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
         ga = g / b
         return ga, (-ga * a / b if ctx.needs_input_grad[1] else None)
 
 
-class Pow(Function):
+div = Div.apply
+
+
+class Pow(Function, method="__pow__", reflected="__rpow__", numpy=np.power):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         out = a ** b
         ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ga = None
@@ -113,20 +141,27 @@ class Pow(Function):
         return ga, gb
 
 
-class Neg(Function):
+power = Pow.apply
+
+
+class Neg(Function, method="__neg__", numpy=np.negative):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         return np.negative(a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return -g
 
 
-class MatMul(Function):
+neg = Neg.apply
+
+
+class MatMul(Function, method=("__matmul__", "matmul", "dot"), reflected="__rmatmul__",
+             numpy=np.matmul):
     op_name = "matmul"
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(f"matmul: operands must not be scalars, got shapes "
                              f"{np.shape(a)} and {np.shape(b)}; use * for scaling")
@@ -138,7 +173,7 @@ class MatMul(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:
@@ -168,11 +203,25 @@ class MatMul(Function):
         return ga, gb
 
 
+matmul = MatMul.apply
+
+
+@register(numpy=np.dot)
+def _np_dot(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """numpy.dot: a product with a scalar, or matmul for 1-D and 2-D operands."""
+    if np.ndim(as_array(a)) == 0 or np.ndim(as_array(b)) == 0:
+        return mul(a, b)
+    if np.ndim(as_array(a)) > 2 or np.ndim(as_array(b)) > 2:
+        raise TypeError("numpy.dot of tensors with more than 2 dimensions is not supported; "
+                        "use matmul (its rules for stacks of matrices differ from dot's)")
+    return matmul(a, b)
+
+
 class Linear(Function):
     """x @ W + b in one node (the book's Affine layer); x may have leading batch axes."""
 
     @staticmethod
-    def forward(ctx, x, W, b=None):
+    def forward(ctx: Function, x: Array, W: Array, b: Array = None) -> Array:
         x, W = np.asarray(x), np.asarray(W)
         b = None if b is None else np.asarray(b)
         if W.ndim != 2 or x.ndim < 1 or x.shape[-1] != W.shape[0] or (
@@ -191,9 +240,9 @@ class Linear(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         x, W = ctx.saved_tensors
-        need_x, need_W, need_b = ctx.needs_input_grad + (False,) * (3 - len(ctx.parents))
+        need_x, need_W, need_b = (*ctx.needs_input_grad, False)[:3]      # b may be left out
         if g.ndim > 2:
             x = x.reshape(-1, x.shape[-1])
             g2 = g.reshape(-1, g.shape[-1])
@@ -206,123 +255,158 @@ class Linear(Function):
         return gx, gW, gb
 
 
+def linear(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = None) -> Tensor:
+    """x @ W + b as one node (the book's Affine layer); without b, x @ W."""
+    return Linear.apply(x, W) if b is None else Linear.apply(x, W, b)
+
+
 # ------------------------------------------------------------ elementwise
 
-class Exp(Function):
+class Exp(Function, method="exp", numpy=np.exp):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         out = np.exp(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         out, = ctx.saved_tensors
         return g * out
 
 
-class Log(Function):
+exp = Exp.apply
+
+
+class Log(Function, method="log", numpy=np.log):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         ctx.save_for_backward(a)
         return np.log(a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
         return g / a
 
 
-class Sqrt(Function):
+log = Log.apply
+
+
+class Sqrt(Function, method="sqrt", numpy=np.sqrt):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         out = np.sqrt(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         out, = ctx.saved_tensors
         return g / (2 * out)
 
 
-class Sin(Function):
+sqrt = Sqrt.apply
+
+
+class Sin(Function, method="sin", numpy=np.sin):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         ctx.save_for_backward(a)
         return np.sin(a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
         return g * np.cos(a)
 
 
-class Cos(Function):
+sin = Sin.apply
+
+
+class Cos(Function, method="cos", numpy=np.cos):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         ctx.save_for_backward(a)
         return np.cos(a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
         return -g * np.sin(a)
 
 
-class Tanh(Function):
+cos = Cos.apply
+
+
+class Tanh(Function, method="tanh", numpy=np.tanh):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         out = np.tanh(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         out, = ctx.saved_tensors
         return g * (1 - out * out)
 
 
-class Sigmoid(Function):
+tanh = Tanh.apply
+
+
+class Sigmoid(Function, method="sigmoid"):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         with np.errstate(over="ignore"):       # e^-a = inf gives the right limit, 0
             out = 1 / (1 + np.exp(-a))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         out, = ctx.saved_tensors
-        return g * out * (1 - out)
+        d = 1 - out                # a new array (or Tensor), so the products can go in place
+        d *= out
+        d *= g
+        return d
 
 
-class Relu(Function):
+sigmoid = Sigmoid.apply
+
+
+class Relu(Function, method="relu"):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         ctx.save_for_backward(a)
         return np.maximum(a, 0)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
         if isinstance(a, Tensor):                # recording: stays a function of a
             return g * Step.apply(a, False)
         return np.where(a <= 0, 0, g)            # NaN passes the gradient, as in PyTorch
 
 
-class Abs(Function):
+relu = Relu.apply
+
+
+class Abs(Function, method=("abs", "__abs__"), numpy=np.absolute):
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx: Function, a: Array) -> Array:
         ctx.save_for_backward(a)
         return np.abs(a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
         if isinstance(a, Tensor):
             return g * Step.apply(a, True)
         return g * np.sign(a)
+
+
+abs = Abs.apply
 
 
 class Step(Function):
@@ -335,12 +419,12 @@ class Step(Function):
     """
 
     @staticmethod
-    def forward(ctx, a, signed):
+    def forward(ctx: Function, a: Array, signed: bool) -> Array:
         ctx.shape, ctx.dtype = a.shape, a.dtype
         return np.sign(a) if signed else (~(a <= 0)).astype(a.dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return np.zeros(ctx.shape, ctx.dtype)
 
 
@@ -349,14 +433,14 @@ class Clip(Function):
     it is the result (as torch.clamp: where lo > hi, hi wins)."""
 
     @staticmethod
-    def forward(ctx, a, lo, hi):
+    def forward(ctx: Function, a: Array, lo: Array, hi: Array) -> Array:
         if lo is None and hi is None:
             raise ValueError("clip: give at least one of lo and hi")
         ctx.save_for_backward(a, lo, hi)
         return np.clip(a, lo, hi)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, lo, hi = ctx.saved_tensors
         _, need_lo, need_hi = ctx.needs_input_grad
         if lo is None:
@@ -368,35 +452,57 @@ class Clip(Function):
         return g * ((a >= lo) & (a <= hi)), g_lo, g_hi
 
 
-class Maximum(Function):
+@register(method="clip")
+def clip(a: ArrayLike, lo: ArrayLike | None = None, hi: ArrayLike | None = None) -> Tensor:
+    """Limit values to [lo, hi]; the gradient is 1 inside, bounds included, 0 outside.
+
+    Tensor bounds get the gradient where they are the result (they are passed to the
+    node by position, so they are its inputs).
+    """
+    return Clip.apply(a, lo, hi)
+
+
+@register(numpy=np.clip)
+def _np_clip(a: ArrayLike, a_min: ArrayLike | None = None, a_max: ArrayLike | None = None, *,
+             min: ArrayLike | None = None, max: ArrayLike | None = None) -> Tensor:
+    return clip(a, a_min if min is None else min, a_max if max is None else max)
+
+
+class Maximum(Function, numpy=np.maximum):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
         tie = 0.5 * g * (a == b)                   # ties share the gradient;
         return g * ~(a <= b) + tie, g * ~(a >= b) + tie    # NaN passes it to both (PyTorch)
 
 
-class Minimum(Function):
+maximum = Maximum.apply
+
+
+class Minimum(Function, numpy=np.minimum):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: Array, b: Array) -> Array:
         ctx.save_for_backward(a, b)
         return np.minimum(a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
         tie = 0.5 * g * (a == b)
         return g * ~(a >= b) + tie, g * ~(a <= b) + tie
 
 
+minimum = Minimum.apply
+
+
 class Where(Function):
     @staticmethod
-    def forward(ctx, condition, a, b):
+    def forward(ctx: Function, condition: Array, a: Array, b: Array) -> Array:
         ctx.save_for_backward(condition)
         try:
             return np.where(condition, a, b)
@@ -404,35 +510,68 @@ class Where(Function):
             raise _shape_error("where", condition, a, b) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         (c,) = ctx.saved_tensors
         return None, np.where(c, g, 0), np.where(c, 0, g)
 
 
+def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
+    """Elements of a where condition holds, else of b (condition gets no gradient)."""
+    return Where.apply(np.array(as_array(condition), dtype=bool), a, b)   # a copy, for backward
+
+
+@register(numpy=np.where)
+def _np_where(condition: ArrayLike, *choices: ArrayLike) -> Any:
+    if not choices:                               # np.where(cond): the indices, no gradient
+        return np.nonzero(as_array(condition))
+    return where(condition, *choices)
+
+
 class Cast(Function):
     @staticmethod
-    def forward(ctx, a, dtype):
+    def forward(ctx: Function, a: Array, dtype: np.dtype) -> Array:
         ctx.dtype = a.dtype
         return a.astype(dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return g.astype(ctx.dtype)
+
+
+@register(method="astype")
+def _astype(self: Tensor, dtype: DTypeLike) -> Tensor:
+    """A float dtype stays in the graph; integers and bools have no gradient, so leave it."""
+    dtype = np.dtype(dtype)
+    if dtype == self.dtype:
+        return self
+    if np.issubdtype(dtype, np.floating):
+        return Cast.apply(self, dtype)
+    return _make(self._data.astype(dtype), None, False)
 
 
 # ------------------------------------------------------------ reductions
 
-class Sum(Function):
+class Sum(Function, method="sum", numpy=np.sum):
     @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False):
+    def forward(ctx: Function, a: Array, axis: Axis = None, keepdims: bool = False) -> Array:
         axes = _normalize_axes(axis, a.ndim, "sum")
         ctx.shape = a.shape
         ctx.kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))
         return a.sum(axis=axes, keepdims=keepdims)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return np.broadcast_to(g.reshape(ctx.kept), ctx.shape)
+
+
+sum = Sum.apply
+
+
+@register(method="mean", numpy=np.mean)
+def mean(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    shape = np.shape(as_array(a))
+    count = int(np.prod([shape[i] for i in _normalize_axes(axis, len(shape), "mean")]))
+    return Sum.apply(a, axis, keepdims) / count
 
 
 class _Extremum(Function):
@@ -441,8 +580,8 @@ class _Extremum(Function):
     reduce: Any = None
 
     @classmethod
-    def forward(cls, ctx, a, axis=None, keepdims=False):
-        name = cls.__name__.lower()
+    def forward(cls, ctx: Function, a: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+        name = cls.op_name
         axes = _normalize_axes(axis, a.ndim, name)
         if a.size == 0:
             raise ValueError(f"{name}: the tensor of shape {a.shape} is empty")
@@ -454,24 +593,30 @@ class _Extremum(Function):
             tuple(n for i, n in enumerate(a.shape) if i not in axes))
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         (weights,) = ctx.saved_tensors            # a constant: max is piecewise linear
         return weights * g.reshape(ctx.kept)
 
 
-class Max(_Extremum):
+class Max(_Extremum, method="max", numpy=(np.max, np.amax)):
     reduce = staticmethod(np.max)
 
 
-class Min(_Extremum):
+max = Max.apply
+
+
+class Min(_Extremum, method="min", numpy=(np.min, np.amin)):
     reduce = staticmethod(np.min)
+
+
+min = Min.apply
 
 
 # ------------------------------------------------------------ shapes
 
 class Reshape(Function):
     @staticmethod
-    def forward(ctx, a, shape):
+    def forward(ctx: Function, a: Array, shape: tuple[int, ...]) -> Array:
         ctx.shape = a.shape
         try:
             return a.reshape(shape)
@@ -480,13 +625,59 @@ class Reshape(Function):
                              f"(size {a.size}) into shape {tuple(shape)}") from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return g.reshape(ctx.shape)
+
+
+@register(method="reshape")
+def reshape(a: ArrayLike, *shape: int | Sequence[int]) -> Tensor:
+    """The same values in a new shape: reshape(a, 2, 3) or reshape(a, (2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Reshape.apply(a, shape)
+
+
+@register(numpy=np.reshape)
+def _np_reshape(a: ArrayLike, shape: Any = None, order: str = "C", *, newshape: Any = None,
+                copy: Any = None) -> Tensor:
+    if order != "C":
+        raise TypeError(f"numpy.reshape on a tensor: only order='C' is supported, got {order!r}")
+    return reshape(a, newshape if shape is None else shape)
+
+
+@register(method="expand_dims", numpy=np.expand_dims)
+def expand_dims(a: ArrayLike, axis: int | Sequence[int]) -> Tensor:
+    shape = np.shape(as_array(a))
+    axes = _normalize_axes(axis, len(shape) + len(
+        (axis,) if isinstance(axis, (int, np.integer)) else axis), "expand_dims")
+    new = list(shape)
+    for ax in sorted(axes):
+        new.insert(ax, 1)
+    return Reshape.apply(a, tuple(new))
+
+
+@register(method="squeeze", numpy=np.squeeze)
+def squeeze(a: ArrayLike, axis: Axis = None) -> Tensor:
+    shape = np.shape(as_array(a))
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(shape) if n == 1)
+    else:
+        axes = _normalize_axes(axis, len(shape), "squeeze")
+        for ax in axes:
+            if shape[ax] != 1:
+                raise ValueError(f"squeeze: axis {ax} of shape {shape} has size {shape[ax]}, "
+                                 "not 1")
+    return Reshape.apply(a, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+@register(method="flatten", numpy=np.ravel)
+def flatten(a: ArrayLike) -> Tensor:
+    return Reshape.apply(a, (-1,))
 
 
 class Transpose(Function):
     @staticmethod
-    def forward(ctx, a, axes=None):
+    def forward(ctx: Function, a: Array, axes: Sequence[int] | None = None) -> Array:
         if axes is None:
             axes = tuple(range(a.ndim))[::-1]
         elif sorted(_normalize_axes(axes, a.ndim, "transpose")) != list(range(a.ndim)):
@@ -496,13 +687,36 @@ class Transpose(Function):
         return a.transpose(axes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return g.transpose(ctx.inverse)
+
+
+@register(method="transpose")
+def transpose(a: ArrayLike, *axes: int | Sequence[int] | None) -> Tensor:
+    """Axes reversed, or permuted as given: transpose(a, 1, 0) or transpose(a, (1, 0))."""
+    order: Any = axes
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        order = axes[0]
+    return Transpose.apply(a, tuple(order) if order else None)
+
+
+@register(numpy=np.transpose)
+def _np_transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
+    return transpose(a, axes)
+
+
+@register(method="swapaxes", numpy=np.swapaxes)
+def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Tensor:
+    ndim = np.ndim(as_array(a))
+    (i,), (j,) = (_normalize_axes(axis, ndim, "swapaxes") for axis in (axis1, axis2))
+    order = list(range(ndim))
+    order[i], order[j] = order[j], order[i]
+    return Transpose.apply(a, tuple(order))
 
 
 class BroadcastTo(Function):
     @staticmethod
-    def forward(ctx, a, shape):
+    def forward(ctx: Function, a: Array, shape: tuple[int, ...]) -> Array:
         try:
             return np.broadcast_to(a, shape)
         except ValueError:
@@ -510,8 +724,13 @@ class BroadcastTo(Function):
                              f"to shape {tuple(shape)}") from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return g          # the engine sums it back to the input's shape
+
+
+@register(method="broadcast_to", numpy=np.broadcast_to)
+def broadcast_to(a: ArrayLike, shape: int | Sequence[int]) -> Tensor:
+    return BroadcastTo.apply(a, (shape,) if isinstance(shape, int) else tuple(shape))
 
 
 def _is_basic(index: Any) -> bool:
@@ -524,7 +743,7 @@ def _is_basic(index: Any) -> bool:
 class GetItem(Function):
     op_name = "getitem"
     @staticmethod
-    def forward(ctx, a, index):
+    def forward(ctx: Function, a: Array, index: Any) -> Array:
         ctx.shape, ctx.index = a.shape, index
         try:
             return a[index]
@@ -532,15 +751,38 @@ class GetItem(Function):
             raise IndexError(f"getitem: {e} (tensor of shape {a.shape})") from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return _call(ScatterAdd, g, ctx.index, ctx.shape)
+
+
+@register(method="__getitem__")
+def _getitem(self: Tensor, key: Any) -> Tensor:
+    return GetItem.apply(self, _index(key))
+
+
+def _index(key: Any) -> Any:
+    """An index as numpy takes it, with its arrays copied: changing the caller's index
+    array after the forward must not change the backward."""
+    if isinstance(key, tuple):
+        return tuple(_index_part(k) for k in key)
+    return _index_part(key)
+
+
+def _index_part(k: Any) -> Any:
+    if isinstance(k, Tensor):
+        return k.data.copy()
+    if isinstance(k, np.ndarray):
+        return k.copy()
+    if isinstance(k, (list, tuple)):
+        return np.array(k)
+    return k
 
 
 class ScatterAdd(Function):
     """Zeros of `shape` with g added at `index`: the backward of indexing."""
 
     @staticmethod
-    def forward(ctx, g, index, shape):
+    def forward(ctx: Function, g: Array, index: Any, shape: tuple[int, ...]) -> Array:
         ctx.index = index
         out = np.zeros(shape, dtype=g.dtype)
         if _is_basic(index):
@@ -550,19 +792,19 @@ class ScatterAdd(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         return g[ctx.index]
 
 
 class Concatenate(Function):
     @staticmethod
-    def forward(ctx, *arrays, axis=0):
+    def forward(ctx: Function, *arrays: Array, axis: int | None = 0) -> Array:
         if not arrays:
             raise ValueError("concatenate: needs at least one tensor")
         ctx.shapes = None
         if axis is None:                  # numpy: flatten them all first
             ctx.shapes = [np.shape(a) for a in arrays]
-            arrays = [np.ravel(a) for a in arrays]
+            arrays = tuple(np.ravel(a) for a in arrays)
             axis = 0
         ndim = np.ndim(arrays[0])
         axis, = _normalize_axes(axis, ndim, "concatenate")
@@ -577,7 +819,7 @@ class Concatenate(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         lead = (slice(None),) * ctx.axis
         b = ctx.bounds
         pieces = tuple(g[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
@@ -586,9 +828,14 @@ class Concatenate(Function):
         return pieces
 
 
+@register(numpy=np.concatenate)
+def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:
+    return Concatenate.apply(*tensors, axis=axis)
+
+
 class Stack(Function):
     @staticmethod
-    def forward(ctx, *arrays, axis=0):
+    def forward(ctx: Function, *arrays: Array, axis: int = 0) -> Array:
         if not arrays:
             raise ValueError("stack: needs at least one tensor")
         axis, = _normalize_axes(axis, np.ndim(arrays[0]) + 1, "stack")
@@ -601,9 +848,34 @@ class Stack(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         lead = (slice(None),) * ctx.axis
         return tuple(g[lead + (i,)] for i in range(ctx.count))
+
+
+@register(numpy=np.stack)
+def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    return Stack.apply(*tensors, axis=axis)
+
+
+def check_targets(t: ArrayLike, shape: tuple[int, ...], op: str, scores: str = "logits"
+                  ) -> tuple[np.ndarray, bool]:
+    """Targets for `scores` of `shape` (..., C): flat integer labels in [0, C) (True), or
+    numeric rows of `shape` (False); anything else is a ValueError naming `op`."""
+    t = np.asarray(as_array(t))
+    classes = shape[-1]
+    if t.dtype.kind in "iu" and t.shape == shape[:-1]:
+        labels = t.reshape(-1)
+        # one pass: negative labels become huge as unsigned integers
+        if labels.size and labels.view(labels.dtype.str.replace("i", "u")).max() >= classes:
+            raise ValueError(f"{op}: labels must be in [0, {classes}), got values from "
+                             f"{labels.min()} to {labels.max()}")
+        return labels, True
+    if t.shape == shape and t.dtype.kind in "fiub":
+        return t, False
+    raise ValueError(
+        f"{op}: targets of shape {t.shape} and dtype {t.dtype} do not fit {scores} of shape "
+        f"{shape}: give integer labels of shape {shape[:-1]} or target rows of shape {shape}")
 
 
 class SoftmaxCrossEntropy(Function):
@@ -617,27 +889,17 @@ class SoftmaxCrossEntropy(Function):
     """
 
     @staticmethod
-    def forward(ctx, logits, t):
+    def forward(ctx: Function, logits: Array, t: Array) -> Array:
         if logits.ndim not in (1, 2):
             raise ValueError(f"softmax_cross_entropy: logits must be (N, C) or (C,), "
                              f"got shape {logits.shape}")
         t = np.asarray(t)
         n = logits.shape[0] if logits.ndim == 2 else 1
-        if t.shape == logits.shape and t.dtype.kind == "f":
-            labels = None
-        elif t.dtype.kind in "iu" and t.shape == logits.shape[:-1]:
-            labels = t.reshape(-1)
-            classes = logits.shape[-1]
-            # one pass: negative labels become huge as unsigned integers
-            if labels.size and labels.view(labels.dtype.str.replace("i", "u")).max() >= classes:
-                raise ValueError(f"softmax_cross_entropy: labels must be in [0, {classes}), "
-                                 f"got values from {labels.min()} to {labels.max()}")
-        else:
-            raise ValueError(
-                f"softmax_cross_entropy: targets of shape {t.shape} and dtype {t.dtype} do "
-                f"not fit logits of shape {logits.shape}: give integer labels of shape "
-                f"{logits.shape[:-1]} or float targets of shape {logits.shape}")
+        targets, are_labels = check_targets(t, logits.shape, "softmax_cross_entropy")
+        labels = targets if are_labels else None
         x = logits.astype(np.float32) if logits.dtype == np.float16 else logits
+        if labels is None and t.dtype.kind in "iub":    # integer or bool rows: as numbers
+            t = t.astype(x.dtype)
         # Shift by the row maxima, or by the overall maximum when every row lies
         # close enough to it that no row's exponentials can all underflow (faster).
         top, bottom = x.max(), x.min()
@@ -658,7 +920,7 @@ class SoftmaxCrossEntropy(Function):
         return np.asarray(loss / n, dtype=logits.dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: Array) -> Grads:
         logits, p, t = ctx.saved_tensors
         if isinstance(logits, Tensor):      # recording: the softmax as a function of logits
             e = np.exp(logits - ctx.shift)
@@ -666,7 +928,9 @@ class SoftmaxCrossEntropy(Function):
         if ctx.use_labels:
             target = np.zeros(p.shape, dtype=p.dtype)
             target.reshape(ctx.n, -1)[np.arange(ctx.n), t.reshape(-1)] = 1
-            return (p - target) * (g / ctx.n)
+            d = p - target             # a new array (or Tensor): scaled in place
+            d *= g / ctx.n
+            return d
         g_t = None
         if ctx.needs_input_grad[1]:               # target rows that require grad
             z = logits - ctx.shift
@@ -675,211 +939,13 @@ class SoftmaxCrossEntropy(Function):
         return (p * t.sum(axis=-1, keepdims=True) - t) * (g / ctx.n), g_t
 
 
-# ------------------------------------------------------------ the public functions
+softmax_cross_entropy = SoftmaxCrossEntropy.apply
 
-def _index(key: Any) -> Any:
-    """An index as numpy takes it, with its arrays copied: changing the caller's index
-    array after the forward must not change the backward."""
-    if isinstance(key, tuple):
-        return tuple(_index_part(k) for k in key)
-    return _index_part(key)
 
+# ------------------------------------------------------------ operators without a gradient
 
-def _index_part(k: Any) -> Any:
-    if isinstance(k, Tensor):
-        return k.data.copy()
-    if isinstance(k, np.ndarray):
-        return k.copy()
-    if isinstance(k, (list, tuple)):
-        return np.array(k)
-    return k
-
-
-def add(a: Any, b: Any) -> Tensor:
-    return Add.apply(a, b)
-
-
-def sub(a: Any, b: Any) -> Tensor:
-    return Sub.apply(a, b)
-
-
-def mul(a: Any, b: Any) -> Tensor:
-    return Mul.apply(a, b)
-
-
-def div(a: Any, b: Any) -> Tensor:
-    return Div.apply(a, b)
-
-
-def power(a: Any, b: Any) -> Tensor:
-    return Pow.apply(a, b)
-
-
-def neg(a: Any) -> Tensor:
-    return Neg.apply(a)
-
-
-def matmul(a: Any, b: Any) -> Tensor:
-    """Matrix product with numpy's rules: 1-D operands, batched N-D with broadcasting."""
-    return MatMul.apply(a, b)
-
-
-def linear(x: Any, W: Any, b: Any = None) -> Tensor:
-    """x @ W + b as one node (the book's Affine layer)."""
-    return Linear.apply(x, W) if b is None else Linear.apply(x, W, b)
-
-
-def exp(a: Any) -> Tensor:
-    return Exp.apply(a)
-
-
-def log(a: Any) -> Tensor:
-    return Log.apply(a)
-
-
-def sqrt(a: Any) -> Tensor:
-    return Sqrt.apply(a)
-
-
-def sin(a: Any) -> Tensor:
-    return Sin.apply(a)
-
-
-def cos(a: Any) -> Tensor:
-    return Cos.apply(a)
-
-
-def tanh(a: Any) -> Tensor:
-    return Tanh.apply(a)
-
-
-def sigmoid(a: Any) -> Tensor:
-    return Sigmoid.apply(a)
-
-
-def relu(a: Any) -> Tensor:
-    return Relu.apply(a)
-
-
-def abs(a: Any) -> Tensor:  # noqa: A001 - numpy's name
-    return Abs.apply(a)
-
-
-def clip(a: Any, lo: Any = None, hi: Any = None) -> Tensor:
-    """Limit values to [lo, hi]; the gradient is 1 inside, bounds included, 0 outside.
-
-    Tensor bounds get the gradient where they are the result.
-    """
-    return Clip.apply(a, lo, hi)
-
-
-def _raw_bound(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    return Maximum.apply(a, b)
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    return Minimum.apply(a, b)
-
-
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """Elements of a where condition holds, else of b (condition gets no gradient)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    return Where.apply(np.array(condition, dtype=bool), a, b)     # a copy, kept for backward
-
-
-def sum(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return Sum.apply(a, axis, keepdims)
-
-
-def mean(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    shape = np.shape(_raw_bound(a))
-    count = int(np.prod([shape[i] for i in _normalize_axes(axis, len(shape), "mean")]))
-    return Sum.apply(a, axis, keepdims) / count
-
-
-def max(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return Max.apply(a, axis, keepdims)
-
-
-def min(a: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return Min.apply(a, axis, keepdims)
-
-
-def reshape(a: Any, *shape: Any) -> Tensor:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return Reshape.apply(a, shape)
-
-
-def transpose(a: Any, *axes: Any) -> Tensor:
-    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-        axes = axes[0]
-    return Transpose.apply(a, tuple(axes) if axes else None)
-
-
-def swapaxes(a: Any, axis1: int, axis2: int) -> Tensor:
-    ndim = np.ndim(_raw_bound(a))
-    (i,), (j,) = (_normalize_axes(axis, ndim, "swapaxes") for axis in (axis1, axis2))
-    order = list(range(ndim))
-    order[i], order[j] = order[j], order[i]
-    return Transpose.apply(a, tuple(order))
-
-
-def broadcast_to(a: Any, shape: Sequence[int]) -> Tensor:
-    return BroadcastTo.apply(a, tuple(shape) if not isinstance(shape, int) else (shape,))
-
-
-def expand_dims(a: Any, axis: Axis) -> Tensor:
-    shape = np.shape(_raw_bound(a))
-    axes = _normalize_axes(axis, len(shape) + len(
-        (axis,) if isinstance(axis, (int, np.integer)) else axis), "expand_dims")
-    new = list(shape)
-    for ax in sorted(axes):
-        new.insert(ax, 1)
-    return Reshape.apply(a, tuple(new))
-
-
-def squeeze(a: Any, axis: Axis = None) -> Tensor:
-    shape = np.shape(_raw_bound(a))
-    if axis is None:
-        axes = tuple(i for i, n in enumerate(shape) if n == 1)
-    else:
-        axes = _normalize_axes(axis, len(shape), "squeeze")
-        for ax in axes:
-            if shape[ax] != 1:
-                raise ValueError(f"squeeze: axis {ax} of shape {shape} has size {shape[ax]}, "
-                                 "not 1")
-    return Reshape.apply(a, tuple(n for i, n in enumerate(shape) if i not in axes))
-
-
-def flatten(a: Any) -> Tensor:
-    return Reshape.apply(a, (-1,))
-
-
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    return Concatenate.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    return Stack.apply(*tensors, axis=axis)
-
-
-def softmax_cross_entropy(logits: Any, t: Any) -> Tensor:
-    """Mean over the batch of -log softmax(logits)[t]; t labels or target rows."""
-    return SoftmaxCrossEntropy.apply(logits, t)
-
-
-# ------------------------------------------------------------ Tensor methods
-
-def _getitem(self: Tensor, key: Any) -> Tensor:
-    return GetItem.apply(self, _index(key))
-
-
-def _setitem(self: Tensor, key: Any, value: Any) -> None:
+@register(method="__setitem__")
+def _setitem(self: Tensor, key: Any, value: ArrayLike) -> None:
     if self._requires_grad or self._ctx is not None:
         raise TypeError("setitem: a tensor in the graph cannot be changed in place; build a "
                         "new one (where, concatenate) or change .data outside the graph")
@@ -889,101 +955,39 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
             "written into is outside the graph, so its gradient would be lost; build the "
             "result with mg.stack, mg.concatenate or mg.where instead, or write "
             "value.detach() if only the values are wanted")
-    self._data[_index(key)] = _raw_bound(value)
+    self._data[_index(key)] = as_array(value)
     bump_version(self._data)
 
 
-def _compare(ufunc: np.ufunc):
-    def compare(self: Tensor, other: Any) -> Tensor:
-        return _make(ufunc(self.data, _raw_bound(other)), None, False)
-    compare.__name__ = f"__{ufunc.__name__}__"
-    return compare
+def _no_grad(ufunc: np.ufunc) -> Callable[[Tensor, ArrayLike], Tensor]:
+    """A comparison or bitwise operator: computed on the values, outside the graph."""
+    def operator(self: Tensor, other: ArrayLike) -> Tensor:
+        return _make(ufunc(self.data, as_array(other)), None, False)
+    operator.__name__ = f"__{ufunc.__name__}__"
+    return operator
 
 
-def _reversed(fn):
-    def method(self: Tensor, other: Any) -> Tensor:
-        return fn(other, self)
-    return method
+for _names, _ufunc in [
+        (("__lt__",), np.less), (("__le__",), np.less_equal), (("__gt__",), np.greater),
+        (("__ge__",), np.greater_equal), (("__eq__",), np.equal), (("__ne__",), np.not_equal),
+        (("__and__", "__rand__"), np.bitwise_and), (("__or__", "__ror__"), np.bitwise_or),
+        (("__xor__", "__rxor__"), np.bitwise_xor)]:
+    register(method=_names)(_no_grad(_ufunc))
 
 
-def _astype(self: Tensor, dtype: np.dtype) -> Tensor:
-    """A float dtype stays in the graph; integers and bools have no gradient, so leave it."""
-    if dtype == self.dtype:
-        return self
-    if np.issubdtype(dtype, np.floating):
-        return Cast.apply(self, dtype)
-    return _make(self._data.astype(dtype), None, False)
+@register(method="__invert__")
+def _invert(self: Tensor) -> Tensor:
+    return _make(~self.data, None, False)
+
+
+@register(method="__pos__", numpy=np.positive)
+def _positive(a: Tensor) -> Tensor:
+    return a
 
 
 def _T(self: Tensor) -> Tensor:
+    """The transpose (axes reversed), as numpy's .T."""
     return self if self.data.ndim < 2 else Transpose.apply(self, None)
 
 
-_METHODS = {
-    "__add__": Add.apply, "__radd__": Add.apply,
-    "__sub__": Sub.apply, "__rsub__": _reversed(Sub.apply),
-    "__mul__": Mul.apply, "__rmul__": Mul.apply,
-    "__truediv__": Div.apply, "__rtruediv__": _reversed(Div.apply),
-    "__pow__": Pow.apply, "__rpow__": _reversed(Pow.apply),
-    "__matmul__": MatMul.apply, "__rmatmul__": _reversed(MatMul.apply),
-    "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
-    "__getitem__": _getitem, "__setitem__": _setitem,
-    "__lt__": _compare(np.less), "__le__": _compare(np.less_equal),
-    "__gt__": _compare(np.greater), "__ge__": _compare(np.greater_equal),
-    "__eq__": _compare(np.equal), "__ne__": _compare(np.not_equal),
-    "__and__": _compare(np.bitwise_and), "__or__": _compare(np.bitwise_or),
-    "__xor__": _compare(np.bitwise_xor), "__rand__": _compare(np.bitwise_and),
-    "__ror__": _compare(np.bitwise_or), "__rxor__": _compare(np.bitwise_xor),
-    "__invert__": lambda self: _make(~self.data, None, False),
-    "T": property(_T),
-    "exp": exp, "log": log, "sqrt": sqrt, "sin": sin, "cos": cos, "tanh": tanh,
-    "sigmoid": sigmoid, "relu": relu, "abs": abs, "clip": clip,
-    "sum": sum, "mean": mean, "max": max, "min": min,
-    "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
-    "broadcast_to": broadcast_to, "expand_dims": expand_dims, "squeeze": squeeze,
-    "flatten": flatten, "matmul": matmul, "dot": matmul,
-    "astype": lambda self, dtype: _astype(self, np.dtype(dtype)),
-}
-for _name, _method in _METHODS.items():
-    setattr(Tensor, _name, _method)
-
-UFUNCS.update({
-    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div,
-    np.power: power, np.matmul: matmul, np.negative: neg, np.positive: lambda a: a,
-    np.exp: exp, np.log: log, np.sqrt: sqrt, np.sin: sin, np.cos: cos, np.tanh: tanh,
-    np.absolute: abs, np.maximum: maximum, np.minimum: minimum,
-})
-def _np_reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None,
-                copy: Any = None) -> Tensor:
-    if order != "C":
-        raise TypeError(f"numpy.reshape on a tensor: only order='C' is supported, got {order!r}")
-    return reshape(a, newshape if shape is None else shape)
-
-
-def _np_where(condition: Any, *choices: Any) -> Any:
-    if not choices:                               # np.where(cond): the indices, no gradient
-        return np.nonzero(condition.data if isinstance(condition, Tensor) else condition)
-    return where(condition, *choices)
-
-
-def _np_clip(a: Any, a_min: Any = None, a_max: Any = None, *, min: Any = None,  # noqa: A002
-             max: Any = None) -> Tensor:  # noqa: A002
-    return clip(a, a_min if min is None else min, a_max if max is None else max)
-
-
-def _np_dot(a: Any, b: Any) -> Tensor:
-    if np.ndim(_raw_bound(a)) == 0 or np.ndim(_raw_bound(b)) == 0:
-        return mul(a, b)
-    if np.ndim(_raw_bound(a)) > 2 or np.ndim(_raw_bound(b)) > 2:
-        raise TypeError("numpy.dot of tensors with more than 2 dimensions is not supported; "
-                        "use matmul (its rules for stacks of matrices differ from dot's)")
-    return matmul(a, b)
-
-
-FUNCTIONS.update({
-    np.sum: sum, np.mean: mean, np.max: max, np.min: min, np.amax: max, np.amin: min,
-    np.reshape: _np_reshape, np.transpose: lambda a, axes=None: transpose(a, axes),
-    np.swapaxes: swapaxes, np.broadcast_to: broadcast_to, np.expand_dims: expand_dims,
-    np.squeeze: squeeze, np.ravel: flatten, np.concatenate: concatenate, np.stack: stack,
-    np.where: _np_where, np.clip: _np_clip, np.dot: _np_dot, np.matmul: matmul,
-})
+register(method="T")(property(_T))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_bool, check_float
-from .engine import Tensor, bump_version, no_grad
+from .engine import Tensor, as_array, bump_version, no_grad
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
 
@@ -80,7 +80,7 @@ class Optimizer:
             for p in self.params:
                 if p.grad is None:
                     continue
-                g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+                g = np.asarray(as_array(p.grad))
                 self._apply(id(p), p.data, g)
 
     def update(self, params: Mapping[str, np.ndarray], grads: Mapping[str, Any]) -> None:
@@ -89,9 +89,9 @@ class Optimizer:
         for key, W in params.items():
             if key not in grads or grads[key] is None:
                 continue
-            array = W.data if isinstance(W, Tensor) else W
+            array = as_array(W)
             g = grads[key]
-            self._apply(("key", key), array, g.data if isinstance(g, Tensor) else np.asarray(g))
+            self._apply(("key", key), array, np.asarray(as_array(g)))
 
     def _apply(self, key: Any, W: np.ndarray, g: np.ndarray) -> None:
         if g.shape != W.shape:

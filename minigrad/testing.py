@@ -83,7 +83,7 @@ def broadcastable_shapes(num_shapes: int = 2, *, min_dims: int = 0, max_dims: in
 
 
 @st.composite
-def broadcastable_arrays(draw: Callable, num_arrays: int = 2, *, min_dims: int = 0,
+def broadcastable_arrays(draw: st.DrawFn, /, num_arrays: int = 2, *, min_dims: int = 0,
                          max_dims: int = 3, max_side: int = 4, **options: Any
                          ) -> tuple[np.ndarray, ...]:
     """`num_arrays` arrays of mutually broadcastable shapes, drawn as by `grad_arrays`."""
@@ -209,7 +209,7 @@ def _run_step(name: str, args: list[Any], params: dict[str, Any]) -> Any:
 
 
 @st.composite
-def programs(draw: Callable, *, max_inputs: int = 3, max_steps: int = 6,
+def programs(draw: st.DrawFn, *, max_inputs: int = 3, max_steps: int = 6,
              max_dims: int = 3, max_side: int = 3) -> tuple[Program, list[np.ndarray]]:
     """A random program and inputs for it: `(program, arrays)`.
 
@@ -283,7 +283,7 @@ def programs(draw: Callable, *, max_inputs: int = 3, max_steps: int = 6,
 # ------------------------------------------------------------ checking a Function, checking grads
 
 from . import _check_function  # noqa: E402  (kept beside the code that uses it)
-from ._check_function import CheckFunctionError, FunctionReport  # noqa: E402, F401  (re-exported)
+from ._check_function import CheckFunctionError, FunctionReport  # noqa: E402  (re-exported)
 from .engine import Function  # noqa: E402
 
 __all__ += ["check_function", "check_grads", "CheckFunctionError", "FunctionReport"]

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Function, Tensor
+from .engine import Function, Tensor, as_array
 
 __all__ = ["to_dot", "render", "GraphvizError", "GraphvizNotFoundError"]
 
@@ -77,18 +77,18 @@ def to_dot(tensor: Tensor, *, show_shapes: bool = True, show_grads: bool = False
         if node is None:
             continue
         out_id = tensors[key(out)][0]
-        parents = getattr(node, "parents", None) or ()
-        new = {key(p) for p in parents if isinstance(p, Tensor) and key(p) not in tensors}
+        inputs = getattr(node, "arguments", None) or ()
+        new = {key(p) for p in inputs if isinstance(p, Tensor) and key(p) not in tensors}
         if len(tensors) + len(ops) + 1 + len(new) > budget:
             truncated.add(out_id)
             continue
         op_id = f"op{len(ops)}"
         ops.append((op_id, node, out_id))
         edges.append(f"  {op_id} -> {out_id};")
-        names = _parameter_names(type(node), len(parents))
-        tensor_args = [i for i, p in enumerate(parents) if isinstance(p, Tensor)]
+        names = _parameter_names(type(node), len(inputs))
+        tensor_args = [i for i, p in enumerate(inputs) if isinstance(p, Tensor)]
         for i in tensor_args:
-            p = parents[i]
+            p = inputs[i]
             if key(p) not in tensors:
                 tensors[key(p)] = (f"t{len(tensors)}", p)
                 queue.append(p)
@@ -122,7 +122,7 @@ def _tensor_label(t: Tensor, show_shapes: bool, show_grads: bool, truncated: boo
     if show_shapes:
         lines.append(f"{tuple(t.data.shape)} {t.data.dtype}")
     if show_grads and t.grad is not None:
-        g = np.asarray(t.grad.data if isinstance(t.grad, Tensor) else t.grad)
+        g = np.asarray(as_array(t.grad))
         if g.size == 1:
             lines.append(f"grad {_number(g.reshape(()).item())}")
         else:
@@ -134,14 +134,15 @@ def _tensor_label(t: Tensor, show_shapes: bool, show_grads: bool, truncated: boo
 
 
 def _op_label(node: Function) -> tuple[str, bool]:
-    """The op's class name, its non-tensor arguments, or that backward freed it."""
-    name = type(node).__name__
-    parents = getattr(node, "parents", None)
-    if parents is None:
+    """The op's name, its non-tensor arguments, or that backward freed it."""
+    name = node.op_name
+    inputs = getattr(node, "arguments", None)
+    if inputs is None:
         return f"{name}\n(freed by backward)", True
-    names = _parameter_names(type(node), len(parents))
-    options = [f"{n}={_short(p)}" for n, p in zip(names, parents, strict=True)
+    names = _parameter_names(type(node), len(inputs))
+    options = [f"{n}={_short(p)}" for n, p in zip(names, inputs, strict=True)
                if not isinstance(p, Tensor)]
+    options += [f"{n}={_short(p)}" for n, p in getattr(node, "keywords", {}).items()]
     return "\n".join([name, ", ".join(options)] if options else [name]), False
 
 

@@ -139,7 +139,7 @@ def test_errors_are_raised_at_call_time() -> None:
         minibatches(x, np.zeros(10), 0)
     with pytest.raises(TypeError, match="batch_size must be an integer, got 2.5"):
         minibatches(x, np.zeros(10), 2.5)
-    with pytest.raises(TypeError, match="rng must be None, an int seed or a numpy"):
+    with pytest.raises(TypeError, match="rng must be a numpy Generator, an integer seed or None"):
         minibatches(x, np.zeros(10), 2, rng="seed")
 
 

@@ -93,7 +93,7 @@ def test_book_defaults(tmp_path: Path, arrays) -> None:
     (x_train, t_train), (x_test, t_test) = load_mnist(root=tmp_path, download=False)
     assert x_train.shape == (12, 784) and x_test.shape == (7, 784)
     assert x_train.dtype == np.float32
-    assert 0.0 <= x_train.min() and x_train.max() <= 1.0
+    assert x_train.min() >= 0.0 and x_train.max() <= 1.0
     np.testing.assert_allclose(x_train * 255, arrays["train_images"].reshape(12, -1), atol=1e-4)
     assert t_train.dtype == np.int64 and t_train.shape == (12,)
     np.testing.assert_array_equal(t_test, arrays["test_labels"])
@@ -241,7 +241,7 @@ class Server:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 name = self.path.rsplit("/", 1)[-1]
                 outer.requests.append(self.path)
                 body = outer.files.get(name)

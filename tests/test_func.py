@@ -61,7 +61,7 @@ def flat_blocks(result, in_tuple, out_tuple):
     return [[b.data for b in (row if in_tuple else (row,))] for row in rows]
 
 
-close = dict(rtol=1e-4, atol=1e-6)
+close = {"rtol": 1e-4, "atol": 1e-6}
 
 
 # ------------------------------------------------------------ against finite differences
@@ -433,5 +433,5 @@ def test_readme_newton_example_converges():
     code = block.split("```python")[1].split("```")[0]
     scope = {"np": np, "mg": mg}
     exec(code, scope)
-    gradient = mg.jacobian(scope["loss"], scope["w"]).data
+    gradient = mg.jacobian(scope["objective"], scope["v"]).data
     assert np.abs(gradient).max() < 1e-10                # Newton converges in five steps

@@ -348,7 +348,7 @@ class Mirror:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 outer.requests.append(self.path)
                 body = files.get(self.path.rsplit("/", 1)[-1])
                 if body is None:

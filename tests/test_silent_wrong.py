@@ -360,7 +360,7 @@ def test_crash_custom_backward_returning_a_python_float():
     TwiceWithFloat.apply(x).backward()
     assert type(x.grad.data) is np.ndarray and x.grad.data == 2.0
     v = leaf([1.0, 2.0])                          # a number is a 0-d gradient: wrong shape
-    with pytest.raises(ValueError, match=r"TwiceWithFloat.backward returned a gradient of "
+    with pytest.raises(ValueError, match=r"the backward of twice_with_float returned a gradient of "
                                          r"shape \(\) for an input of shape \(2,\)"):
         TwiceWithFloat.apply(v).sum().backward()
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+
+from minigrad._checks import check_rng
 
 __all__ = ["minibatches", "random_batch"]
 
 
-def _as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
+def _as_generator(rng: Any, where: str) -> Any:
+    """A Generator (or RandomState) from check_rng; None gives a fresh Generator."""
+    generator = check_rng(rng, "rng", where)
+    return np.random.default_rng() if generator is None else generator
 
 
 def _check(x: np.ndarray, t: np.ndarray, batch_size: int) -> int:
@@ -54,7 +55,7 @@ def minibatches(
     x = np.asarray(x)
     t = np.asarray(t)
     size = _check(x, t, batch_size)
-    gen = _as_generator(rng) if shuffle else None
+    gen = _as_generator(rng, "minibatches") if shuffle else None
     return _iterate(x, t, size, gen, drop_last)
 
 
@@ -86,5 +87,5 @@ def random_batch(
     size = _check(x, t, batch_size)
     if len(x) == 0:
         raise ValueError("cannot draw a batch from an empty dataset")
-    mask = _as_generator(rng).choice(len(x), size)
+    mask = _as_generator(rng, "random_batch").choice(len(x), size)
     return x[mask], t[mask]

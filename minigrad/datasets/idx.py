@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 
@@ -40,12 +40,18 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22  # bytes read at a time; keeps a corrupt header from allocating huge buffers
 
 
+class _Readable(Protocol):
+    """What the reader needs of a file: a plain or a gzip one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class IDXError(ValueError):
     """An IDX file is malformed: bad magic number, wrong shape, truncated or corrupt data."""
 
 
 @contextmanager
-def _reading(path: Path) -> Iterator[BinaryIO]:
+def _reading(path: Path) -> Iterator[_Readable]:
     """Open ``path``, decompressing gzip (detected by content, not by name), and turn
     decompression failures into :class:`IDXError` naming the file."""
     with open(path, "rb") as raw:
@@ -61,7 +67,7 @@ def _reading(path: Path) -> Iterator[BinaryIO]:
             raise IDXError(f"{path}: corrupt gzip data ({e})") from e
 
 
-def _count_rest(f: BinaryIO) -> int:
+def _count_rest(f: _Readable) -> int:
     """Number of bytes left in ``f`` (read and discarded in chunks)."""
     n = 0
     while chunk := f.read(_CHUNK):
@@ -69,7 +75,7 @@ def _count_rest(f: BinaryIO) -> int:
     return n
 
 
-def _read_exactly(f: BinaryIO, n: int) -> bytearray:
+def _read_exactly(f: _Readable, n: int) -> bytearray:
     """Read up to ``n`` bytes (fewer only at end of file) in bounded chunks."""
     buf = bytearray()
     while len(buf) < n:

@@ -318,7 +318,7 @@ def _read_split(
     else:
         x = images
     x = x.reshape(n, rows * cols) if flatten else x.reshape(n, 1, rows, cols)
-    t = labels.astype(np.int64)
+    t: np.ndarray = labels.astype(np.int64)
     if one_hot_label:
         t = np.eye(spec.num_classes, dtype=np.float32)[t]
     return x, t

@@ -1,0 +1,74 @@
+"""Static checks, run with the tests (so CI runs them): ruff, and mypy --strict on the package,
+on examples/ and on the README's python snippets, the last as a user would check a script of
+their own: from a folder outside the project, finding minigrad as it is installed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "pyproject.toml"
+
+
+def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=900)
+
+
+def readme_python() -> str:
+    """The README's ```python blocks, in order, as one script."""
+    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(),
+                        flags=re.M | re.S)
+    assert len(blocks) >= 5
+    return "\n".join(blocks)
+
+
+def test_ruff_is_clean() -> None:
+    result = _run("ruff", "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_on_the_package_and_the_examples() -> None:
+    result = _run("mypy", "--strict", "--config-file", str(CONFIG),
+                  "--cache-dir", str(ROOT / ".mypy_cache"), "minigrad", "examples")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
+
+
+def test_mypy_strict_on_the_readme_snippets_outside_the_project(tmp_path: Path) -> None:
+    script = tmp_path / "readme_snippets.py"
+    script.write_text(readme_python())
+    result = _run("mypy", "--strict", "--config-file", str(CONFIG),
+                  "--cache-dir", str(ROOT / ".mypy_cache"), str(script), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found in 1 source file" in result.stdout
+
+
+def test_mypy_sees_tensor_arithmetic_as_tensors(tmp_path: Path) -> None:
+    """The types mypy infers for a user's script are the ones the code produces."""
+    script = tmp_path / "user.py"
+    script.write_text(
+        "import numpy as np\nimport minigrad as mg\n"
+        "t = mg.tensor([1.0, 2.0], requires_grad=True)\nx = np.ones((3, 2))\n"
+        "reveal_type(t + 1)\nreveal_type(1 - t)\nreveal_type(x @ t)\nreveal_type(t.sum())\n"
+        "reveal_type(mg.exp(t).T)\nreveal_type(mg.grad(t.sum(), t))\n")
+    result = _run("mypy", "--strict", "--config-file", str(CONFIG),
+                  "--cache-dir", str(ROOT / ".mypy_cache"), str(script), cwd=tmp_path)
+    revealed = [r.replace("builtins.", "")        # as mypy versions spell it
+                for r in re.findall(r'Revealed type is "(.*)"', result.stdout)]
+    tensor = "minigrad.engine.Tensor"
+    assert revealed == [tensor] * 5 + [f"tuple[{tensor}, ...]"], result.stdout
+
+
+@pytest.mark.parametrize("snippet", ["t.no_such_method()", "t + 'text'"])
+def test_mypy_rejects_what_fails_at_runtime(tmp_path: Path, snippet: str) -> None:
+    script = tmp_path / "user.py"
+    script.write_text(f"import minigrad as mg\nt = mg.tensor([1.0])\n{snippet}\n")
+    result = _run("mypy", "--strict", "--config-file", str(CONFIG),
+                  "--cache-dir", str(ROOT / ".mypy_cache"), str(script), cwd=tmp_path)
+    assert result.returncode == 1 and "user.py:3: error" in result.stdout, result.stdout
