@@ -70,6 +70,10 @@ class ParamDict(dict[str, np.ndarray]):
         p.data = array
         super().__setitem__(key, array)
 
+    def parameter(self, key: str) -> Parameter:
+        """The model's Parameter behind `params[key]`."""
+        return self._parameters[key]
+
     def refresh(self) -> None:
         """Point the entries at the parameters' current arrays again."""
         for key, p in self._parameters.items():
@@ -89,6 +93,32 @@ class _BookNetwork(Module):
         super().to(dtype)
         self.params.refresh()
         return self
+
+    def loss(self, x: Any, t: Any) -> Tensor:
+        raise NotImplementedError
+
+    def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """The gradient of the loss by central differences, one parameter element at a time
+        (slow: use a small input)."""
+        with no_grad():
+            def loss_W(_: Any) -> Tensor:
+                return self.loss(x, t)
+
+            return {k: gradcheck.numerical_gradient(loss_W, W) for k, W in self.params.items()}
+
+    def gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
+        """The gradient of the loss by one backward pass over the graph.
+
+        Returns fresh arrays and leaves the parameters' `.grad` alone.
+        """
+        keys = list(self.params)
+        parameters = [self.params.parameter(k) for k in keys]
+        if is_grad_enabled():
+            grads = grad(self.loss(x, t), parameters)
+        else:
+            with enable_grad():
+                grads = grad(self.loss(x, t), parameters)
+        return {k: g.data for k, g in zip(keys, grads, strict=True)}
 
 
 class TwoLayerNet(_BookNetwork):
@@ -137,28 +167,6 @@ class TwoLayerNet(_BookNetwork):
         with no_grad():
             y = self.predict(x)
         return F.accuracy(y, t)
-
-    def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
-        """The gradient of the loss by central differences, one parameter element at a time."""
-        with no_grad():
-            def loss_W(_: Any) -> Tensor:
-                return self.loss(x, t)
-
-            return {k: gradcheck.numerical_gradient(loss_W, self.params[k]) for k in self._keys}
-
-    def gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
-        """The gradient of the loss by one backward pass over the graph.
-
-        Returns fresh arrays and leaves the parameters' `.grad` alone.
-        """
-        params = (self.W1, self.b1, self.W2, self.b2)
-        if is_grad_enabled():
-            grads = grad(self.loss(x, t), params)
-        else:
-            with enable_grad():
-                grads = grad(self.loss(x, t), params)
-        return {"W1": grads[0].data, "b1": grads[1].data, "W2": grads[2].data,
-                "b2": grads[3].data}
 
     def extra_repr(self) -> str:
         i, h, o = self.sizes
@@ -388,21 +396,6 @@ class SimpleConvNet(_BookNetwork):
                 y = self.predict(x[start:start + batch_size]).data
                 correct += int(np.sum(np.argmax(y, axis=1) == t[start:start + batch_size]))
         return correct / len(x)
-
-    def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
-        """The gradient of the loss by central differences (slow: use a small input)."""
-        with no_grad():
-            def loss_W(_: Any) -> Tensor:
-                return self.loss(x, t)
-
-            return {k: gradcheck.numerical_gradient(loss_W, self.params[k]) for k in self._keys}
-
-    def gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
-        """The gradient of the loss by one backward pass; `.grad` is left alone."""
-        params = [getattr(self, k) for k in self._keys]
-        with enable_grad():
-            grads = grad(self.loss(x, t), params)
-        return {k: g.data for k, g in zip(self._keys, grads, strict=True)}
 
     def save_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
         """Write the parameters to `file_name` (.npz, written atomically, no pickle)."""

@@ -416,7 +416,22 @@ def _write_npz(f: Any, state: dict[str, np.ndarray]) -> None:
     np.savez(f, **arrays)
 
 
-class Linear(Module):
+class _Weighted(Module):
+    """A layer with a weight `W` and an optional bias `b` (PyTorch's names as aliases)."""
+
+    W: Parameter
+    b: Parameter | None
+
+    @property
+    def weight(self) -> Parameter:
+        return self.W
+
+    @property
+    def bias(self) -> Parameter | None:
+        return self.b
+
+
+class Linear(_Weighted):
     """The book's Affine layer: x @ W + b, with W of shape (in_features, out_features).
 
     `weight_init` is "std" (the book's N(0, 0.01²)), "xavier" (std
@@ -436,14 +451,6 @@ class Linear(Module):
         std = init_std(weight_init, self.in_features)
         self.W = Parameter(std * _rng_normal(rng, (self.in_features, self.out_features)))
         self.b = Parameter(np.zeros(self.out_features)) if bias else None
-
-    @property
-    def weight(self) -> Parameter:
-        return self.W
-
-    @property
-    def bias(self) -> Parameter | None:
-        return self.b
 
     def forward(self, x: Any) -> Tensor:
         shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
@@ -751,7 +758,7 @@ class BatchNorm1d(Module):
 __all__ += ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
 
 
-class Conv2d(Module):
+class Conv2d(_Weighted):
     """2-D convolution of (N, C, H, W) images, the book's Convolution layer (see F.conv2d).
 
     `W` has shape (out_channels, in_channels, kh, kw) as in the book and
@@ -774,14 +781,6 @@ class Conv2d(Module):
         std = init_std(weight_init, self.in_channels * kh * kw, "Conv2d")
         self.W = Parameter(std * _rng_normal(rng, (self.out_channels, self.in_channels, kh, kw)))
         self.b = Parameter(np.zeros(self.out_channels)) if bias else None
-
-    @property
-    def weight(self) -> Parameter:
-        return self.W
-
-    @property
-    def bias(self) -> Parameter | None:
-        return self.b
 
     def forward(self, x: Any) -> Tensor:
         return F.conv2d(x, self.W, self.b, self.stride, self.padding)
