@@ -299,27 +299,31 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
 # Recording a big graph makes many objects that live until backward, and the cycle
 # collector would scan them over and over (time per node would grow with the graph).
 # The graph makes no reference cycles, so once _PAUSE_AFTER nodes have been recorded
-# since the last backward, recording pauses the collector until the next backward, or
-# until the node that paused it is gone (a graph dropped without a backward).
+# since the last backward, recording makes the collector's young collections rare
+# (every _RELAXED allocations instead of every few hundred) until the next backward,
+# or until the node that relaxed it is gone (a graph dropped without a backward). The
+# collector stays on: cyclic garbage, a dropped graph included, is still collected.
 _PAUSE_AFTER = 256
-_recorded = 0             # nodes recorded since the last backward
-_paused = False           # whether recording paused the collector
+_RELAXED = 10_000
+_recorded = 0                                # nodes recorded since the last backward
+_thresholds: tuple[int, ...] | None = None   # the collector's own, while relaxed
 
 
 def _pause_collector(node: Function) -> None:
-    global _paused
-    if gc.isenabled():
-        gc.disable()
-        _paused = True
+    global _thresholds
+    current = gc.get_threshold()
+    if _thresholds is None and gc.isenabled() and 0 < current[0] < _RELAXED:
+        _thresholds = current
+        gc.set_threshold(_RELAXED, *current[1:])
         weakref.finalize(node, _resume_collector)
 
 
 def _resume_collector() -> None:
-    global _recorded, _paused
+    global _recorded, _thresholds
     _recorded = 0
-    if _paused:
-        _paused = False
-        gc.enable()
+    if _thresholds is not None:
+        gc.set_threshold(*_thresholds)
+        _thresholds = None
 
 
 def _keyword_tensors_as_positions(fn: type[Function], args: tuple[Any, ...],
@@ -811,9 +815,8 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
                 "it depends on has requires_grad=True (or it was computed under no_grad)")
     # The pass makes no reference cycles, so pausing the cycle collector changes
     # nothing but time (on big graphs it would rescan every node, over and over).
-    global _recorded, _paused
-    collecting = gc.isenabled() or _paused       # (recording may have paused it)
-    _recorded, _paused = 0, False
+    _resume_collector()                          # (recording may have relaxed it)
+    collecting = gc.isenabled()
     gc.disable()
     previous_mode = _mode.enabled
     _mode.enabled = create_graph
