@@ -45,7 +45,6 @@ def test_a_big_graph_dropped_without_backward_restores_the_collector() -> None:
 def test_a_dropped_graph_held_by_a_reference_cycle_is_still_collected() -> None:
     """An aborted step whose exception (kept in a local) holds the graph in a cycle."""
     before = gc.get_threshold()
-    nodes = []
     for _ in range(3):
         def step() -> None:
             y = chain(engine._PAUSE_AFTER + 10)
@@ -56,7 +55,6 @@ def test_a_dropped_graph_held_by_a_reference_cycle_is_still_collected() -> None:
                 assert err is not None and y is not None
         step()
         assert gc.isenabled()
-    del nodes
     gc.collect()
     assert gc.get_threshold() == before and gc.isenabled()
 
