@@ -1,6 +1,7 @@
 """minigrad: a small graph-based reverse-mode automatic differentiation library on numpy."""
 
 from . import datasets, functional, gradcheck, models, nn, ops, optim, viz
+from .creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .engine import (
     AnomalyError,
     Function,
@@ -16,6 +17,8 @@ from .engine import (
 from .func import hessian, hvp, jacobian, jvp, vjp
 from .ops import abs as abs  # (as itself: a re-export that stays out of __all__)
 from .ops import (
+    argmax,
+    argmin,
     broadcast_to,
     clip,
     concatenate,
@@ -60,4 +63,6 @@ __all__ = [
     "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "swapaxes",
     "tanh", "transpose", "where",
     "vjp", "jvp", "jacobian", "hessian", "hvp",
+    "argmax", "argmin", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn",
+    "rand",
 ]

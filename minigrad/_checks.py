@@ -55,3 +55,13 @@ def check_rng(value: Any, name: str, where: str) -> Any:
         return np.random.default_rng(int(value))
     raise TypeError(f"{where}: {name} must be a numpy Generator, an integer seed or None, "
                     f"got {_shown(value)}")
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(value: Any, where: str) -> str:
+    """A loss's `reduction`, as PyTorch names them: "mean", "sum" or "none"."""
+    if value not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be one of {REDUCTIONS}, got {value!r}")
+    return str(value)

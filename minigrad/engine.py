@@ -15,6 +15,7 @@ gradients can be differentiated again.
 from __future__ import annotations
 
 import gc
+import inspect
 import itertools
 import operator
 import re
@@ -94,23 +95,50 @@ def _version(array: np.ndarray) -> int:
     return 0 if record is None else int(record[0])
 
 
-def _check_versions(node: Function) -> None:
-    """Raise if an array the node saved was written through minigrad after its forward."""
+def _written_since(node: Function) -> list[Any] | None:
+    """The write record of an array the node saved that was written after its forward."""
     since = node._clock
     for value in getattr(node, "saved", None) or ():
-        if not isinstance(value, np.ndarray):
-            continue
-        record = _written.get(id(_base(value)))
-        if record is None or record[1][-1] <= since:
-            continue
-        version, stamps = record[0], record[1]
-        later = sum(1 for stamp in stamps if stamp > since)
-        known = later < len(stamps) or version == len(stamps)   # else older stamps were dropped
-        raise RuntimeError(
-            f"{node.op_name}: an input it saved was modified in place after the forward "
-            f"(version {'' if known else '≤ '}{version - later} → {version}); its backward "
-            "needs the values it had. Change a clone instead (x.clone()), or call "
-            "backward() before the change (e.g. before optimizer.step())")
+        if isinstance(value, np.ndarray):
+            record = _written.get(id(_base(value)))
+            if record is not None and record[1][-1] > since:
+                return record
+    return None
+
+
+def _check_versions(node: Function) -> None:
+    """Raise if an array the node saved was written through minigrad after its forward."""
+    record = _written_since(node)
+    if record is None:
+        return
+    version, stamps = record[0], record[1]
+    later = sum(1 for stamp in stamps if stamp > node._clock)
+    known = later < len(stamps) or version == len(stamps)   # else older stamps were dropped
+    raise RuntimeError(
+        f"{node.op_name}: an input it saved was modified in place after the forward "
+        f"(version {'' if known else '≤ '}{version - later} → {version}); its backward "
+        "needs the values it had. Change a clone instead (x.clone()), or call "
+        "backward() before the change (e.g. before optimizer.step())")
+
+
+def release_if_stale(t: Tensor, reason: str) -> bool:
+    """Free the graph behind t if no backward through it can succeed any more (an array
+    one of its nodes saved has been written since); a backward then raises `reason`.
+
+    Returns True when t has no graph left to keep (released now or before, or a leaf).
+    Only t's own node lets go of its inputs, so parts shared with other graphs stay.
+    """
+    node = t._ctx
+    if node is None or node.parents is None:
+        return True
+    if not any(n._clock != _writes and n.parents is not None and _written_since(n) is not None
+               for n in _sorted_nodes([node], strict=False)):
+        return False
+    node.__dict__.clear()                       # what its forward kept on ctx
+    node.parents = node.saved = node.arguments = None   # type: ignore[assignment]
+    node.below = []
+    node.released = reason
+    return True
 
 
 # ---------------------------------------------------------------- Function
@@ -156,6 +184,7 @@ class Function:
     below: list[Any]                   # once freed: the nodes and leaves its gradient went to
     _clock: int                        # the write clock at its forward
     retained_by: Any = None    # weakref to a non-leaf Tensor that keeps its .grad
+    released: str | None = None    # why the graph was freed, if not by a backward
     op_name: str = "function"  # the name errors and pictures use, e.g. "softmax_cross_entropy"
 
     if TYPE_CHECKING:
@@ -293,6 +322,10 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
     apply.__name__ = cls.op_name
     apply.__qualname__ = f"{cls.__qualname__}.apply"
     apply.__doc__ = cls.__doc__ or f"{cls.op_name} of tensors (and constants), recorded."
+    # help(), IDEs and inspect show forward's parameters (without ctx), not (*args, **kwargs)
+    parameters = list(inspect.signature(forward).parameters.values())[1:]
+    apply.__signature__ = inspect.Signature(     # type: ignore[attr-defined]
+        [p.replace(annotation=p.empty) for p in parameters], return_annotation="Tensor")
     return apply
 
 
@@ -332,8 +365,6 @@ def _keyword_tensors_as_positions(fn: type[Function], args: tuple[Any, ...],
     """Move tensors passed by keyword to their positions: they are inputs of the node too."""
     if not any(isinstance(v, Tensor) for v in kwargs.values()):
         return args, kwargs
-    import inspect
-
     try:
         bound = inspect.signature(fn.forward).bind(None, *args, **kwargs)
     except TypeError as error:
@@ -534,6 +565,12 @@ class Tensor:
     def __index__(self) -> int:
         return self._data.__index__()
 
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" formats a one-element tensor's value, as PyTorch does."""
+        if not spec:
+            return str(self)
+        return format(self._data.item() if self._data.size == 1 else self._data, spec)
+
     if not TYPE_CHECKING:
         # Hidden from type checkers: numpy's stubs would otherwise take `ndarray @ Tensor`
         # for an ndarray, while it runs as Tensor.__rmatmul__ and gives a Tensor.
@@ -613,6 +650,14 @@ class Tensor:
         def __abs__(self) -> Tensor: ...
         def __getitem__(self, key: Any) -> Tensor: ...
         def __setitem__(self, key: Any, value: ArrayLike) -> None: ...
+        # in place: written into the array (or recorded, for a tensor in the graph)
+        def __iadd__(self, other: ArrayLike) -> Tensor: ...
+        def __isub__(self, other: ArrayLike) -> Tensor: ...
+        def __imul__(self, other: ArrayLike) -> Tensor: ...
+        def __itruediv__(self, other: ArrayLike) -> Tensor: ...
+        def __ipow__(self, other: ArrayLike) -> Tensor: ...
+        def __imatmul__(self, other: ArrayLike) -> Tensor: ...
+        def zero_(self) -> Tensor: ...
         # comparisons and bitwise operators: plain tensors outside the graph
         def __lt__(self, other: ArrayLike) -> Tensor: ...
         def __le__(self, other: ArrayLike) -> Tensor: ...
@@ -654,6 +699,8 @@ class Tensor:
         def matmul(self, b: ArrayLike) -> Tensor: ...
         def dot(self, b: ArrayLike) -> Tensor: ...
         def astype(self, dtype: DTypeLike) -> Tensor: ...
+        def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor: ...
+        def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor: ...
 
 
 def as_array(x: Any) -> Any:
@@ -1030,11 +1077,15 @@ def _freed(node: Function, strict: bool) -> list[Tensor]:
     """In place of a freed node's parents (an error when `strict`): the leaves its gradient
     went to, and for the nodes it went to, stand-in tensors without values."""
     if strict:
-        raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
+        raise _freed_error(node)
     return [b if isinstance(b, Tensor) else _make(_NO_VALUES, b, True) for b in node.below]
 
 
 _NO_VALUES = np.empty(0)
+
+
+def _freed_error(node: Function) -> RuntimeError:
+    return RuntimeError(f"backward through {node.op_name}: {node.released or _FREED}")
 
 
 def _prune(order: list[Function], wanted: set[int]
@@ -1056,7 +1107,7 @@ def _prune(order: list[Function], wanted: set[int]
                                        else (id(p) in wanted)) for p in inputs)
         if below:
             if parents is None:
-                raise RuntimeError(f"backward through {node.op_name}: {_FREED}")
+                raise _freed_error(node)
             run.add(key)
         if below or key in wanted:
             reaches.add(key)

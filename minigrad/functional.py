@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from . import conv, ops
+from ._checks import check_reduction
 from .engine import ArrayLike, Tensor, _make, as_array, as_tensor
 
 __all__ = [
     "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",
     "cross_entropy_error", "softmax_cross_entropy", "mean_squared_error", "accuracy",
-    "dropout",
+    "dropout", "cross_entropy", "mse_loss",
 ]
 
 def _values(x: ArrayLike) -> np.ndarray:
@@ -103,6 +104,89 @@ def mean_squared_error(y: ArrayLike, t: ArrayLike) -> Tensor:
                          "they must match (reshape one of them)")
     d = as_tensor(y) - t
     return 0.5 * ops.sum(d * d)
+
+
+def _reduced(losses: Tensor, reduction: str) -> Tensor:
+    """Per-sample losses reduced as PyTorch's `reduction` says."""
+    if reduction == "none":
+        return losses
+    return ops.sum(losses) if reduction == "sum" else ops.mean(losses)
+
+
+def _classes_last(t: Any, ndim: int) -> Any:
+    """(N, C, d1, ...) as (N * d1 * ..., C); a Tensor stays in the graph."""
+    order = (0, *range(2, ndim), 1)
+    if isinstance(t, Tensor):
+        return ops.reshape(ops.transpose(t, order), (-1, t.shape[1]))
+    return np.transpose(t, order).reshape(-1, t.shape[1])
+
+
+def cross_entropy(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+                  ignore_index: int = -100) -> Tensor:
+    """PyTorch's cross_entropy: softmax cross-entropy of logits against class indices.
+
+    `input` is (N, C) logits, (C,) for one sample, or (N, C, d1, ...); `target` holds
+    integer class indices of shape (N,) (or (), or (N, d1, ...)), or class probabilities
+    of input's shape. `reduction` is "mean" (over the samples not ignored), "sum" or
+    "none" (one loss per sample); samples whose label is `ignore_index` count for nothing.
+    """
+    check_reduction(reduction, "cross_entropy")
+    x = as_tensor(input)
+    values = _values(target)
+    shapes = f"input of shape {x.shape} and target of shape {values.shape}"
+    samples = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()      # one loss each
+    if x.ndim == 0:
+        raise ValueError(f"cross_entropy: {shapes}: the input needs a class axis")
+    scores = x if x.ndim == 2 else ops.reshape(x, (1, -1)) if x.ndim == 1 \
+        else _classes_last(x, x.ndim)
+    if values.dtype.kind not in "iu":                # class probabilities, one row per sample
+        if values.shape != x.shape:
+            raise ValueError(f"cross_entropy: {shapes}: probability targets need the input's "
+                             "shape (or give integer class indices)")
+        rows: Any = target if isinstance(target, Tensor) and target.requires_grad else \
+            values.astype(x.dtype, copy=False)
+        rows = _classes_last(rows, x.ndim) if x.ndim > 2 else ops.reshape(rows, scores.shape) \
+            if isinstance(rows, Tensor) else rows.reshape(scores.shape)
+        if reduction == "mean":
+            return ops.softmax_cross_entropy(scores, rows)
+        losses = -ops.sum(rows * log_softmax(scores), axis=-1)
+        return _reduced(ops.reshape(losses, samples), reduction)
+    labels = values.reshape(-1)
+    if values.shape != samples:
+        raise ValueError(f"cross_entropy: {shapes} do not fit: expected target of shape "
+                         f"{samples}, one class index per sample")
+    kept = labels != ignore_index
+    wrong = kept & ((labels < 0) | (labels >= scores.shape[1]))
+    if wrong.any():
+        raise IndexError(f"cross_entropy: target {labels[wrong][0]} is out of bounds for "
+                         f"{scores.shape[1]} classes (ignore_index is {ignore_index})")
+    count = int(kept.sum())
+    if reduction == "mean" and count == labels.size:
+        return ops.softmax_cross_entropy(scores, labels)             # one fused node
+    picked = log_softmax(scores)[np.arange(labels.size), np.where(kept, labels, 0)]
+    losses = -picked * kept.astype(x.dtype)                          # ignored samples: 0
+    if reduction == "none":
+        return ops.reshape(losses, values.shape)
+    total = ops.sum(losses)
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore"):                # every sample ignored: NaN, as PyTorch
+        return total / count
+
+
+def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Tensor:
+    """PyTorch's mse_loss: the mean (or "sum", or "none": each) of (input - target)².
+
+    The shapes must match: a silent broadcast of (N, 1) against (N,) would compare every
+    prediction with every target (PyTorch warns; minigrad refuses).
+    """
+    check_reduction(reduction, "mse_loss")
+    y_shape, t_shape = np.shape(_values(input)), np.shape(_values(target))
+    if y_shape != t_shape:
+        raise ValueError(f"mse_loss: input has shape {y_shape} but target has shape {t_shape}; "
+                         "they must match (reshape one of them)")
+    d = as_tensor(input) - target
+    return _reduced(d * d, reduction)
 
 
 def accuracy(y: ArrayLike, t: ArrayLike) -> float:

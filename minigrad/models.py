@@ -10,8 +10,9 @@ so `minigrad.optim` optimizers, `state_dict` and `save`/`load` work on them.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,10 +28,11 @@ from .engine import (
     grad,
     is_grad_enabled,
     no_grad,
+    release_if_stale,
 )
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 
-__all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict", "SimpleConvNet"]
+__all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict", "SimpleConvNet", "Loss"]
 
 _ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
 
@@ -80,10 +82,59 @@ class ParamDict(dict[str, np.ndarray]):
             super().__setitem__(key, p.data)
 
 
+class Loss(Tensor):
+    """The scalar that the book's networks' `loss()` returns: a Tensor in the graph, and the
+    number the book's own loss() returns.
+
+    `loss.backward()` works as on any tensor. The book's loops also keep every loss,
+    `train_loss_list.append(loss)`, then plot or smooth the list: numpy conversion of a
+    Loss gives its value, and `str(loss)` is the number. So that such a list holds
+    numbers rather than graphs, the network frees a loss's graph once a backward through
+    it could only fail: when arrays it saved (the parameters) have been updated since.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def _of(cls, value: Tensor) -> Loss:
+        loss = object.__new__(cls)
+        loss._data, loss.grad, loss.name = value._data, None, value.name
+        loss._requires_grad, loss._ctx = value._requires_grad, value._ctx
+        return loss
+
+    def __str__(self) -> str:
+        return str(self._data.item())
+
+    if not TYPE_CHECKING:
+        def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+            return np.array(self._data, dtype=dtype, copy=True)
+
+
+_RELEASED = ("the graph behind this loss was released, because the parameters it was computed "
+             "from have been updated since (params[key] -= ..., an optimizer step), so a "
+             "backward through it could only fail. Call backward() before the update, or "
+             "compute the loss again")
+
+
 class _BookNetwork(Module):
     """A Module with the book's `params` dict, kept pointing at the parameters' arrays."""
 
     params: ParamDict
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._losses: list[weakref.ref[Loss]] = []    # losses whose graph may still be used
+
+    def _loss(self, value: Tensor) -> Loss:
+        """`value` as a Loss; graphs of earlier losses that went stale are freed."""
+        if self._losses:
+            self._losses = [ref for ref in self._losses
+                            if (kept := ref()) is not None
+                            and not release_if_stale(kept, _RELEASED)]
+        loss = Loss._of(value)
+        if loss._ctx is not None:
+            self._losses.append(weakref.ref(loss))
+        return loss
 
     def load_state_dict(self, state: Any, strict: bool = True) -> None:
         super().load_state_dict(state, strict)
@@ -94,7 +145,7 @@ class _BookNetwork(Module):
         self.params.refresh()
         return self
 
-    def loss(self, x: Any, t: Any) -> Tensor:
+    def loss(self, x: Any, t: Any) -> Loss:
         raise NotImplementedError
 
     def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
@@ -158,9 +209,9 @@ class TwoLayerNet(_BookNetwork):
 
     forward = predict
 
-    def loss(self, x: Any, t: Any) -> Tensor:
-        """Mean softmax cross-entropy of predict(x) against t (a scalar Tensor)."""
-        return ops.softmax_cross_entropy(self.predict(x), t)
+    def loss(self, x: Any, t: Any) -> Loss:
+        """Mean softmax cross-entropy of predict(x) against t (a scalar Tensor, see Loss)."""
+        return self._loss(ops.softmax_cross_entropy(self.predict(x), t))
 
     def accuracy(self, x: Any, t: Any) -> float:
         """Fraction of samples whose highest score is the target class."""
@@ -272,15 +323,15 @@ class MultiLayerNet(_BookNetwork):
 
     forward = predict
 
-    def loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Tensor:
-        """Softmax cross-entropy plus 0.5·λ·ΣW² (the book's weight decay)."""
+    def loss(self, x: Any, t: Any, train_flg: bool | None = None) -> Loss:
+        """Softmax cross-entropy plus 0.5·λ·ΣW² (the book's weight decay); see Loss."""
         loss = ops.softmax_cross_entropy(self.predict(x, train_flg), t)
         if self.weight_decay_lambda:
             decay: Tensor | float = 0.0
             for W in self._weights:
                 decay = decay + ops.sum(W * W)
             loss = loss + 0.5 * self.weight_decay_lambda * decay
-        return loss
+        return self._loss(loss)
 
     def accuracy(self, x: Any, t: Any) -> float:
         """Accuracy in evaluation mode (no dropout, running batch-norm statistics)."""
@@ -379,9 +430,9 @@ class SimpleConvNet(_BookNetwork):
 
     forward = predict
 
-    def loss(self, x: Any, t: Any) -> Tensor:
-        """Mean softmax cross-entropy of predict(x) against t (a scalar Tensor)."""
-        return ops.softmax_cross_entropy(self.predict(x), t)
+    def loss(self, x: Any, t: Any) -> Loss:
+        """Mean softmax cross-entropy of predict(x) against t (a scalar Tensor, see Loss)."""
+        return self._loss(ops.softmax_cross_entropy(self.predict(x), t))
 
     def accuracy(self, x: Any, t: Any, batch_size: int = 100) -> float:
         """Fraction of images classified as their target, evaluated `batch_size` at a time."""

@@ -25,13 +25,13 @@ import numpy as np
 
 from . import conv, ops
 from . import functional as F
-from ._checks import check_bool, check_float, check_int, check_rng
+from ._checks import check_bool, check_float, check_int, check_reduction, check_rng
 from .datasets._files import create_temp
 from .engine import ArrayLike, Tensor, as_array, as_tensor, bump_version
 
 __all__ = [
     "Parameter", "Module", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sigmoid", "Tanh",
-    "Sequential", "Dropout", "BatchNorm1d", "init_std",
+    "Sequential", "Dropout", "BatchNorm1d", "init_std", "CrossEntropyLoss", "MSELoss",
 ]
 
 
@@ -138,26 +138,10 @@ class Module:
     def _refuse_unregistered(self, name: str, value: list[Any] | tuple[Any, ...] | dict[Any, Any]
                              ) -> None:
         """Raise if `value` holds Modules or Parameters that this module does not register."""
-        held = list(_held_layers(value, ""))
-        if not held:
+        if not any(True for _ in _held_layers(value, "")):
             return
         known = {id(m) for m in self.modules()} | {id(p) for p in self.parameters()}
-        stray = [(where, item) for where, item in held if id(item) not in known]
-        if not stray:
-            return
-        shown = ", ".join(f"{type(item).__name__} at {name}{where}" for where, item in stray[:3])
-        if len(stray) > 3:
-            shown += f" and {len(stray) - 3} more"
-        kind = type(value).__name__
-        if any(isinstance(item, Module) for _, item in stray):
-            fix = ("use nn.ModuleDict({...})" if isinstance(value, dict)
-                   else "use nn.ModuleList([...])")
-        else:
-            fix = "assign each Parameter to an attribute of its own"
-        raise TypeError(f"{type(self).__name__}: attribute {name!r} is a {kind} holding {shown}, "
-                        "which a plain container does not register: parameters(), state_dict() "
-                        f"and optimizers would not see them. To register them, {fix}; to keep "
-                        f"an unregistered {kind} on purpose, name the attribute '_{name}'")
+        _refuse_stray(self, name, value, known)
 
     def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
@@ -175,7 +159,13 @@ class Module:
     # -- traversal
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and every submodule, with dotted names ("" for this one)."""
+        """This module and every submodule, with dotted names ("" for this one).
+
+        Layers that sit unregistered in a plain list or dict of some module (filled after
+        it was assigned, as the book fills an OrderedDict) are a TypeError here, so that
+        parameters(), state_dict(), save() and train() never miss them silently.
+        """
+        found: list[tuple[str, Module]] = []
         seen: set[int] = set()
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
@@ -183,9 +173,11 @@ class Module:
             if id(module) in seen:
                 continue
             seen.add(id(module))
-            yield name, module
+            found.append((name, module))
             children = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items()]
             stack.extend(reversed(children))
+        _refuse_strays(found, seen)
+        return iter(found)
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
@@ -381,6 +373,42 @@ class Module:
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
 
 
+def _refuse_strays(modules: list[tuple[str, Module]], module_ids: set[int]) -> None:
+    """Raise if a plain list, tuple or dict attribute of one of `modules` holds layers that
+    none of them registers."""
+    known: set[int] | None = None
+    for _, module in modules:
+        for name, value in module.__dict__.items():
+            if isinstance(value, (list, tuple, dict)) and not name.startswith("_"):
+                if known is None:
+                    known = module_ids | {id(p) for _, m in modules
+                                          for p in m._parameters.values()}
+                _refuse_stray(module, name, value, known)
+
+
+def _refuse_stray(owner: Module, name: str, value: list[Any] | tuple[Any, ...] | dict[Any, Any],
+                  known: set[int]) -> None:
+    """The TypeError for layers in `owner.name` (a plain container) that are not in `known`."""
+    stray = [(where, item) for where, item in _held_layers(value, "") if id(item) not in known]
+    if not stray:
+        return
+    shown = ", ".join(f"{type(item).__name__} at {name}{where}" for where, item in stray[:3])
+    if len(stray) > 3:
+        shown += f" and {len(stray) - 3} more"
+    kind = type(value).__name__
+    if any(isinstance(item, Module) for _, item in stray):
+        fix = ("use nn.ModuleDict({...})" if isinstance(value, dict)
+               else "use nn.ModuleList([...])")
+    else:
+        fix = "assign each Parameter to an attribute of its own"
+    article = "an" if kind[0] in "AEIOU" else "a"
+    raise TypeError(f"{type(owner).__name__}: attribute {name!r} is {article} {kind} holding "
+                    f"{shown}, "
+                    "which a plain container does not register: parameters(), state_dict(), "
+                    f"save() and optimizers would not see them. To register them, {fix}; to "
+                    f"keep an unregistered {kind} on purpose, name the attribute '_{name}'")
+
+
 def _held_layers(value: Any, where: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
     """The Modules and Parameters inside nested lists, tuples and dicts, with their index paths."""
     if isinstance(value, (Module, Parameter)):
@@ -482,6 +510,35 @@ class Tanh(Module):
 
     def forward(self, x: Any) -> Tensor:
         return ops.tanh(x)
+
+
+class CrossEntropyLoss(Module):
+    """PyTorch's CrossEntropyLoss: `loss_fn(logits, labels)` is F.cross_entropy."""
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100) -> None:
+        super().__init__()
+        self.reduction = check_reduction(reduction, "CrossEntropyLoss")
+        self.ignore_index = check_int(ignore_index, "ignore_index", "CrossEntropyLoss", None)
+
+    def forward(self, input: ArrayLike, target: ArrayLike) -> Tensor:
+        return F.cross_entropy(input, target, self.reduction, self.ignore_index)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(Module):
+    """PyTorch's MSELoss: `loss_fn(y, t)` is the mean of (y - t)² (see F.mse_loss)."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = check_reduction(reduction, "MSELoss")
+
+    def forward(self, input: ArrayLike, target: ArrayLike) -> Tensor:
+        return F.mse_loss(input, target, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
 
 
 class Sequential(Module):

@@ -8,6 +8,7 @@ Everything else in minigrad is composed from these primitives.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
@@ -66,7 +67,9 @@ class Add(Function, method=("__add__", "__radd__"), numpy=np.add):
         return g, g
 
 
-add = Add.apply
+def add(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a + b, broadcast as numpy does."""
+    return Add.apply(a, b)
 
 
 class Sub(Function, method="__sub__", reflected="__rsub__", numpy=np.subtract):
@@ -79,7 +82,9 @@ class Sub(Function, method="__sub__", reflected="__rsub__", numpy=np.subtract):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-sub = Sub.apply
+def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a - b, broadcast as numpy does."""
+    return Sub.apply(a, b)
 
 
 class Mul(Function, method=("__mul__", "__rmul__"), numpy=np.multiply):
@@ -95,7 +100,9 @@ class Mul(Function, method=("__mul__", "__rmul__"), numpy=np.multiply):
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
-mul = Mul.apply
+def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a * b elementwise, broadcast as numpy does."""
+    return Mul.apply(a, b)
 
 
 class Div(Function, method="__truediv__", reflected="__rtruediv__", numpy=np.true_divide):
@@ -111,7 +118,9 @@ class Div(Function, method="__truediv__", reflected="__rtruediv__", numpy=np.tru
         return ga, (-ga * a / b if ctx.needs_input_grad[1] else None)
 
 
-div = Div.apply
+def div(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a / b elementwise (true division), broadcast as numpy does."""
+    return Div.apply(a, b)
 
 
 class Pow(Function, method="__pow__", reflected="__rpow__", numpy=np.power):
@@ -141,7 +150,9 @@ class Pow(Function, method="__pow__", reflected="__rpow__", numpy=np.power):
         return ga, gb
 
 
-power = Pow.apply
+def power(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a ** b elementwise; differentiable in both (d/db = a**b · log a)."""
+    return Pow.apply(a, b)
 
 
 class Neg(Function, method="__neg__", numpy=np.negative):
@@ -154,7 +165,9 @@ class Neg(Function, method="__neg__", numpy=np.negative):
         return -g
 
 
-neg = Neg.apply
+def neg(a: ArrayLike) -> Tensor:
+    """-a."""
+    return Neg.apply(a)
 
 
 class MatMul(Function, method=("__matmul__", "matmul", "dot"), reflected="__rmatmul__",
@@ -203,7 +216,9 @@ class MatMul(Function, method=("__matmul__", "matmul", "dot"), reflected="__rmat
         return ga, gb
 
 
-matmul = MatMul.apply
+def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """The matrix product a @ b: 1-D, 2-D, or stacks of matrices with broadcast batch axes."""
+    return MatMul.apply(a, b)
 
 
 @register(numpy=np.dot)
@@ -275,7 +290,9 @@ class Exp(Function, method="exp", numpy=np.exp):
         return g * out
 
 
-exp = Exp.apply
+def exp(a: ArrayLike) -> Tensor:
+    """e ** a, elementwise."""
+    return Exp.apply(a)
 
 
 class Log(Function, method="log", numpy=np.log):
@@ -290,7 +307,9 @@ class Log(Function, method="log", numpy=np.log):
         return g / a
 
 
-log = Log.apply
+def log(a: ArrayLike) -> Tensor:
+    """The natural logarithm, elementwise."""
+    return Log.apply(a)
 
 
 class Sqrt(Function, method="sqrt", numpy=np.sqrt):
@@ -306,7 +325,9 @@ class Sqrt(Function, method="sqrt", numpy=np.sqrt):
         return g / (2 * out)
 
 
-sqrt = Sqrt.apply
+def sqrt(a: ArrayLike) -> Tensor:
+    """The square root, elementwise."""
+    return Sqrt.apply(a)
 
 
 class Sin(Function, method="sin", numpy=np.sin):
@@ -321,7 +342,9 @@ class Sin(Function, method="sin", numpy=np.sin):
         return g * np.cos(a)
 
 
-sin = Sin.apply
+def sin(a: ArrayLike) -> Tensor:
+    """The sine, elementwise (radians)."""
+    return Sin.apply(a)
 
 
 class Cos(Function, method="cos", numpy=np.cos):
@@ -336,7 +359,9 @@ class Cos(Function, method="cos", numpy=np.cos):
         return -g * np.sin(a)
 
 
-cos = Cos.apply
+def cos(a: ArrayLike) -> Tensor:
+    """The cosine, elementwise (radians)."""
+    return Cos.apply(a)
 
 
 class Tanh(Function, method="tanh", numpy=np.tanh):
@@ -352,7 +377,9 @@ class Tanh(Function, method="tanh", numpy=np.tanh):
         return g * (1 - out * out)
 
 
-tanh = Tanh.apply
+def tanh(a: ArrayLike) -> Tensor:
+    """The hyperbolic tangent, elementwise."""
+    return Tanh.apply(a)
 
 
 class Sigmoid(Function, method="sigmoid"):
@@ -372,7 +399,9 @@ class Sigmoid(Function, method="sigmoid"):
         return d
 
 
-sigmoid = Sigmoid.apply
+def sigmoid(a: ArrayLike) -> Tensor:
+    """1 / (1 + exp(-a)), elementwise; its gradient is s·(1 - s)."""
+    return Sigmoid.apply(a)
 
 
 class Relu(Function, method="relu"):
@@ -389,7 +418,9 @@ class Relu(Function, method="relu"):
         return np.where(a <= 0, 0, g)            # NaN passes the gradient, as in PyTorch
 
 
-relu = Relu.apply
+def relu(a: ArrayLike) -> Tensor:
+    """max(a, 0), elementwise; the gradient is 1 where a > 0 (and at NaN), 0 elsewhere."""
+    return Relu.apply(a)
 
 
 class Abs(Function, method=("abs", "__abs__"), numpy=np.absolute):
@@ -406,7 +437,9 @@ class Abs(Function, method=("abs", "__abs__"), numpy=np.absolute):
         return g * np.sign(a)
 
 
-abs = Abs.apply
+def abs(a: ArrayLike) -> Tensor:
+    """|a|, elementwise; the gradient is sign(a), 0 at 0."""
+    return Abs.apply(a)
 
 
 class Step(Function):
@@ -481,7 +514,9 @@ class Maximum(Function, numpy=np.maximum):
         return g * ~(a <= b) + tie, g * ~(a >= b) + tie    # NaN passes it to both (PyTorch)
 
 
-maximum = Maximum.apply
+def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """The elementwise larger of a and b; tied elements share the gradient."""
+    return Maximum.apply(a, b)
 
 
 class Minimum(Function, numpy=np.minimum):
@@ -497,7 +532,9 @@ class Minimum(Function, numpy=np.minimum):
         return g * ~(a >= b) + tie, g * ~(a <= b) + tie
 
 
-minimum = Minimum.apply
+def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """The elementwise smaller of a and b; tied elements share the gradient."""
+    return Minimum.apply(a, b)
 
 
 class Where(Function):
@@ -564,11 +601,14 @@ class Sum(Function, method="sum", numpy=np.sum):
         return np.broadcast_to(g.reshape(ctx.kept), ctx.shape)
 
 
-sum = Sum.apply
+def sum(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """The sum over `axis` (an int, a tuple, or None for all), as numpy's sum."""
+    return Sum.apply(a, axis, keepdims)
 
 
 @register(method="mean", numpy=np.mean)
 def mean(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """The mean over `axis` (an int, a tuple, or None for all), as numpy's mean."""
     shape = np.shape(as_array(a))
     count = int(np.prod([shape[i] for i in _normalize_axes(axis, len(shape), "mean")]))
     return Sum.apply(a, axis, keepdims) / count
@@ -602,14 +642,18 @@ class Max(_Extremum, method="max", numpy=(np.max, np.amax)):
     reduce = staticmethod(np.max)
 
 
-max = Max.apply
+def max(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """The maximum over `axis` (None for all); tied elements share the gradient."""
+    return Max.apply(a, axis, keepdims)
 
 
 class Min(_Extremum, method="min", numpy=(np.min, np.amin)):
     reduce = staticmethod(np.min)
 
 
-min = Min.apply
+def min(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """The minimum over `axis` (None for all); tied elements share the gradient."""
+    return Min.apply(a, axis, keepdims)
 
 
 # ------------------------------------------------------------ shapes
@@ -647,6 +691,7 @@ def _np_reshape(a: ArrayLike, shape: Any = None, order: str = "C", *, newshape: 
 
 @register(method="expand_dims", numpy=np.expand_dims)
 def expand_dims(a: ArrayLike, axis: int | Sequence[int]) -> Tensor:
+    """a with new axes of length 1 inserted at `axis`, as numpy's expand_dims."""
     shape = np.shape(as_array(a))
     axes = _normalize_axes(axis, len(shape) + len(
         (axis,) if isinstance(axis, (int, np.integer)) else axis), "expand_dims")
@@ -658,6 +703,7 @@ def expand_dims(a: ArrayLike, axis: int | Sequence[int]) -> Tensor:
 
 @register(method="squeeze", numpy=np.squeeze)
 def squeeze(a: ArrayLike, axis: Axis = None) -> Tensor:
+    """a without its axes of length 1 (only those of `axis`, if given)."""
     shape = np.shape(as_array(a))
     if axis is None:
         axes = tuple(i for i, n in enumerate(shape) if n == 1)
@@ -672,6 +718,7 @@ def squeeze(a: ArrayLike, axis: Axis = None) -> Tensor:
 
 @register(method="flatten", numpy=np.ravel)
 def flatten(a: ArrayLike) -> Tensor:
+    """All of a's values in one axis, in row-major order (numpy's ravel)."""
     return Reshape.apply(a, (-1,))
 
 
@@ -730,6 +777,7 @@ class BroadcastTo(Function):
 
 @register(method="broadcast_to", numpy=np.broadcast_to)
 def broadcast_to(a: ArrayLike, shape: int | Sequence[int]) -> Tensor:
+    """a repeated along new or length-1 axes to `shape`; the gradient is summed back."""
     return BroadcastTo.apply(a, (shape,) if isinstance(shape, int) else tuple(shape))
 
 
@@ -830,6 +878,7 @@ class Concatenate(Function):
 
 @register(numpy=np.concatenate)
 def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:
+    """The tensors joined along an existing axis (None: flattened first), as numpy's."""
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -855,6 +904,7 @@ class Stack(Function):
 
 @register(numpy=np.stack)
 def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+    """The tensors, all of one shape, joined along a new axis."""
     return Stack.apply(*tensors, axis=axis)
 
 
@@ -939,24 +989,124 @@ class SoftmaxCrossEntropy(Function):
         return (p * t.sum(axis=-1, keepdims=True) - t) * (g / ctx.n), g_t
 
 
-softmax_cross_entropy = SoftmaxCrossEntropy.apply
+def softmax_cross_entropy(logits: ArrayLike, t: ArrayLike) -> Tensor:
+    """Mean cross-entropy of softmax(logits) (N, C) against integer labels (N,) or target
+    rows (N, C); one fused, stable node."""
+    return SoftmaxCrossEntropy.apply(logits, t)
+
+
+# ------------------------------------------------------------ in-place operators
+#
+# `t += x` (and -=, *=, /=, **=, @=, t[i] = x, t.zero_()) writes into t's array and counts
+# as a write (version counters), as on an ndarray: that is how parameters are updated,
+# `with mg.no_grad(): p -= lr * p.grad`. While operations are recorded, a tensor in the
+# graph is never written into: arrays saved for a backward must keep their values.
+# Then a leaf that requires grad refuses (as in PyTorch), and any other tensor records
+# the operation and takes its result: `y += b` makes y stand for the new value, in the
+# graph, and leaves the array y held before as it was.
+
+def _recording(self: Tensor, other: Any) -> bool:
+    """Would `self op= other` have to be recorded?"""
+    return is_grad_enabled() and (self._requires_grad or self._ctx is not None or (
+        isinstance(other, Tensor) and other._requires_grad))
+
+
+def _refuse_leaf(self: Tensor, what: str) -> None:
+    if self._requires_grad and self._ctx is None:
+        raise RuntimeError(
+            f"{what}: the tensor{self._label()} is a leaf that requires grad, which cannot be "
+            "changed in place while operations are recorded. Update parameters inside "
+            "`with mg.no_grad():` (e.g. `with mg.no_grad(): p -= lr * p.grad`), or with an "
+            "optimizer's step()")
+
+
+def _in_place(op: Callable[[Any, Any], Tensor], ufunc: np.ufunc, symbol: str
+              ) -> Callable[[Tensor, ArrayLike], Tensor]:
+    """The operator `self op= other`, for the ufunc behind `op` (see above)."""
+    def operator(self: Tensor, other: ArrayLike) -> Tensor:
+        if not _recording(self, other):
+            try:
+                ufunc(self._data, as_array(other), out=self._data)
+            except (TypeError, ValueError) as error:     # numpy's casting and shape errors
+                kind = TypeError if isinstance(error, TypeError) else ValueError
+                raise kind(f"{symbol}: {error} (tensor of shape {self.shape} and dtype "
+                                  f"{self.dtype}, operand of shape {np.shape(as_array(other))} "
+                                  f"and dtype {np.result_type(as_array(other))})") from None
+            bump_version(self._data)
+            return self
+        _refuse_leaf(self, symbol)
+        result = op(_make(self._data, self._ctx, self._requires_grad), other)
+        if result.shape != self.shape:
+            raise ValueError(f"{symbol}: the result has shape {result.shape}, but the tensor "
+                             f"it would be written into has shape {self.shape}")
+        _take_result(self, result if result.dtype == self.dtype else result.astype(self.dtype))
+        return self
+    operator.__name__ = symbol
+    return operator
+
+
+def _take_result(self: Tensor, result: Tensor) -> None:
+    """Make `self` the recorded `result` (what an in-place operation records)."""
+    node = self._ctx
+    if node is not None and node.retained_by is not None and node.retained_by() is self:
+        node.retained_by = None                    # retain_grad() follows the tensor
+        if result._ctx is not None:
+            result._ctx.retained_by = weakref.ref(self)
+    self._data, self._ctx, self._requires_grad = result._data, result._ctx, result._requires_grad
+
+
+for _name, _symbol, _op, _ufunc in [
+        ("__iadd__", "+=", Add.apply, np.add), ("__isub__", "-=", Sub.apply, np.subtract),
+        ("__imul__", "*=", Mul.apply, np.multiply),
+        ("__itruediv__", "/=", Div.apply, np.true_divide),
+        ("__ipow__", "**=", Pow.apply, np.power), ("__imatmul__", "@=", MatMul.apply, np.matmul)]:
+    register(method=_name)(_in_place(_op, _ufunc, _symbol))
+
+
+@register(method="zero_")
+def zero_(self: Tensor) -> Tensor:
+    """Set every element to 0 in place (e.g. `p.grad.zero_()`); returns the tensor."""
+    if not _recording(self, None):
+        self._data[...] = 0
+        bump_version(self._data)
+        return self
+    _refuse_leaf(self, "zero_")
+    zeros = np.zeros((), self.dtype)               # recorded: a constant, gradient 0
+    _take_result(self, where(np.zeros(self.shape, bool), _make(self._data, self._ctx, True),
+                             zeros))
+    return self
+
+
+@register(method="__setitem__")
+def _setitem(self: Tensor, key: Any, value: ArrayLike) -> None:
+    if is_grad_enabled():
+        if self._requires_grad or self._ctx is not None:
+            raise TypeError("setitem: a tensor in the graph cannot be changed in place while "
+                            "operations are recorded; build a new one (where, concatenate), "
+                            "or write inside `with mg.no_grad():`")
+        if isinstance(value, Tensor) and value._requires_grad:
+            raise TypeError(
+                f"setitem: the value{value._label()} requires grad, but the tensor it would be "
+                "written into is outside the graph, so its gradient would be lost; build the "
+                "result with mg.stack, mg.concatenate or mg.where instead, or write "
+                "value.detach() if only the values are wanted")
+    self._data[_index(key)] = as_array(value)
+    bump_version(self._data)
 
 
 # ------------------------------------------------------------ operators without a gradient
 
-@register(method="__setitem__")
-def _setitem(self: Tensor, key: Any, value: ArrayLike) -> None:
-    if self._requires_grad or self._ctx is not None:
-        raise TypeError("setitem: a tensor in the graph cannot be changed in place; build a "
-                        "new one (where, concatenate) or change .data outside the graph")
-    if isinstance(value, Tensor) and value._requires_grad and is_grad_enabled():
-        raise TypeError(
-            f"setitem: the value{value._label()} requires grad, but the tensor it would be "
-            "written into is outside the graph, so its gradient would be lost; build the "
-            "result with mg.stack, mg.concatenate or mg.where instead, or write "
-            "value.detach() if only the values are wanted")
-    self._data[_index(key)] = as_array(value)
-    bump_version(self._data)
+@register(method="argmax")
+def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Indices of the largest values along `axis` (of the flattened tensor when None), as
+    numpy's argmax: an integer tensor, outside the graph."""
+    return _make(np.asarray(np.argmax(as_array(a), axis=axis, keepdims=keepdims)), None, False)
+
+
+@register(method="argmin")
+def argmin(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Indices of the smallest values along `axis`, as numpy's argmin (see argmax)."""
+    return _make(np.asarray(np.argmin(as_array(a), axis=axis, keepdims=keepdims)), None, False)
 
 
 def _no_grad(ufunc: np.ufunc) -> Callable[[Tensor, ArrayLike], Tensor]:

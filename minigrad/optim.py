@@ -55,7 +55,8 @@ class Optimizer:
         self.params: list[Tensor] = list(params) if params is not None else []
         if params is not None and not self.params:
             raise ValueError(f"{name}: no parameters to optimize (an empty list: is every layer "
-                             "registered? Layers kept in a Python list need nn.ModuleList)")
+                             "registered? Layers kept in a Python list need nn.ModuleList, "
+                             "in a dict nn.ModuleDict)")
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor "
