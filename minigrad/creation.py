@@ -8,6 +8,7 @@ The dtype is numpy's default, float64, unless `dtype` says otherwise; a tensor t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -22,8 +23,7 @@ Shape = int | Sequence[int]
 
 def _shape(shape: tuple[Shape, ...], op: str) -> tuple[int, ...]:
     """(2, 3) from either zeros(2, 3) or zeros((2, 3))."""
-    items = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) \
-        else shape
+    items: Any = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0
                for n in items):
         raise TypeError(f"{op}: the shape must be non-negative ints, as {op}(2, 3) or "
@@ -35,34 +35,34 @@ def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(*shape: Shape, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape: Shape, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: zeros(2, 3) or zeros((2, 3))."""
     return _new(np.zeros(_shape(shape, "zeros"), dtype), requires_grad)
 
 
-def ones(*shape: Shape, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def ones(*shape: Shape, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ones(2, 3) or ones((2, 3))."""
     return _new(np.ones(_shape(shape, "ones"), dtype), requires_grad)
 
 
-def full(shape: Shape, fill_value: float, dtype: DTypeLike = None,
+def full(shape: Shape, fill_value: float, dtype: DTypeLike | None = None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of `shape` filled with `fill_value` (float64 unless dtype is given)."""
     return _new(np.full(_shape((shape,), "full"), fill_value, dtype or np.float64),
                 requires_grad)
 
 
-def zeros_like(t: ArrayLike, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: ArrayLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape and dtype of `t` (a Tensor or an array)."""
     return _new(np.zeros_like(np.asarray(as_array(t)), dtype), requires_grad)
 
 
-def ones_like(t: ArrayLike, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: ArrayLike, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape and dtype of `t` (a Tensor or an array)."""
     return _new(np.ones_like(np.asarray(as_array(t)), dtype), requires_grad)
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, dtype: DTypeLike = None,
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: DTypeLike | None = None,
            requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in [start, stop), as numpy's arange (arange(5) is 0, ..., 4)."""
     values = np.arange(start, step=step, dtype=dtype) if stop is None \
@@ -70,7 +70,7 @@ def arange(start: float, stop: float | None = None, step: float = 1, dtype: DTyp
     return _new(values, requires_grad)
 
 
-def _draws(shape: tuple[Shape, ...], dtype: DTypeLike, rng: np.random.Generator | int | None,
+def _draws(shape: tuple[Shape, ...], dtype: DTypeLike | None, rng: np.random.Generator | int | None,
            op: str, normal: bool) -> np.ndarray:
     size = _shape(shape, op)
     generator = check_rng(rng, "rng", op)
@@ -81,14 +81,14 @@ def _draws(shape: tuple[Shape, ...], dtype: DTypeLike, rng: np.random.Generator 
     return np.asarray(values, dtype=dtype or np.float64)
 
 
-def randn(*shape: Shape, dtype: DTypeLike = None, requires_grad: bool = False,
+def randn(*shape: Shape, dtype: DTypeLike | None = None, requires_grad: bool = False,
           rng: np.random.Generator | int | None = None) -> Tensor:
     """Standard normal samples: randn(2, 3) or randn((2, 3)), from `rng` (a Generator or a
     seed) or else numpy's global random state (as the book's np.random.randn)."""
     return _new(_draws(shape, dtype, rng, "randn", True), requires_grad)
 
 
-def rand(*shape: Shape, dtype: DTypeLike = None, requires_grad: bool = False,
+def rand(*shape: Shape, dtype: DTypeLike | None = None, requires_grad: bool = False,
          rng: np.random.Generator | int | None = None) -> Tensor:
     """Uniform samples in [0, 1): rand(2, 3) or rand((2, 3)); `rng` as for randn."""
     return _new(_draws(shape, dtype, rng, "rand", False), requires_grad)

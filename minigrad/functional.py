@@ -10,18 +10,20 @@ Tensors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import conv, ops
 from ._checks import check_reduction
-from .engine import ArrayLike, Tensor, _make, as_array, as_tensor
+from .engine import ArrayLike, Tensor, _make, as_array, as_tensor, enable_grad, grad
 
 __all__ = [
     "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",
     "cross_entropy_error", "softmax_cross_entropy", "mean_squared_error", "accuracy",
-    "dropout", "cross_entropy", "mse_loss",
+    "dropout", "cross_entropy", "mse_loss", "identity_function", "sum_squared_error",
+    "softmax_loss", "sigmoid_grad", "relu_grad",
 ]
 
 def _values(x: ArrayLike) -> np.ndarray:
@@ -187,6 +189,42 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Te
                          "they must match (reshape one of them)")
     d = as_tensor(input) - target
     return _reduced(d * d, reduction)
+
+
+# The rest of the book's common/functions.py, so that its programs import what they use.
+# The two derivatives come from a backward pass over the graph, not from formulas.
+
+def identity_function(x: ArrayLike) -> Tensor:
+    """x itself (the book's output activation for regression)."""
+    return as_tensor(x)
+
+
+sum_squared_error = mean_squared_error      # the book's other name for 0.5 * sum((y - t)**2)
+
+
+def softmax_loss(x: ArrayLike, t: ArrayLike) -> Tensor:
+    """The book's softmax_loss: cross_entropy_error(softmax(x), t)."""
+    return cross_entropy_error(softmax(x), t)
+
+
+def _derivative(f: Callable[[Tensor], Tensor], x: ArrayLike) -> np.ndarray:
+    """The elementwise derivative of f at x, as an ndarray, by one backward pass."""
+    values = np.asarray(as_array(x))
+    point = Tensor(values.astype(np.result_type(values, np.float64)), requires_grad=True)
+    with enable_grad():
+        (g,) = grad(ops.sum(f(point)), point)
+    return g.data
+
+
+def sigmoid_grad(x: ArrayLike) -> np.ndarray:
+    """The derivative of sigmoid at x (the book's sigmoid_grad), from the graph."""
+    return _derivative(ops.sigmoid, x)
+
+
+def relu_grad(x: ArrayLike) -> np.ndarray:
+    """The derivative of relu at x (the book's relu_grad), from the graph: 1 where x > 0,
+    else 0 (the book's formula gives 1 at exactly 0; minigrad's relu'(0) is 0)."""
+    return _derivative(ops.relu, x)
 
 
 def accuracy(y: ArrayLike, t: ArrayLike) -> float:

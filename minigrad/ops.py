@@ -754,6 +754,7 @@ def _np_transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
 
 @register(method="swapaxes", numpy=np.swapaxes)
 def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Tensor:
+    """a with axes axis1 and axis2 exchanged, as numpy's swapaxes."""
     ndim = np.ndim(as_array(a))
     (i,), (j,) = (_normalize_axes(axis, ndim, "swapaxes") for axis in (axis1, axis2))
     order = list(range(ndim))

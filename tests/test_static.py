@@ -56,13 +56,20 @@ def test_mypy_sees_tensor_arithmetic_as_tensors(tmp_path: Path) -> None:
         "import numpy as np\nimport minigrad as mg\n"
         "t = mg.tensor([1.0, 2.0], requires_grad=True)\nx = np.ones((3, 2))\n"
         "reveal_type(t + 1)\nreveal_type(1 - t)\nreveal_type(x @ t)\nreveal_type(t.sum())\n"
-        "reveal_type(mg.exp(t).T)\nreveal_type(mg.grad(t.sum(), t))\n")
+        "reveal_type(mg.exp(t).T)\nreveal_type(mg.grad(t.sum(), t))\n"
+        "import minigrad.functional as F\n"
+        "reveal_type(mg.relu)\nreveal_type(F.sigmoid)\nreveal_type(mg.sum)\n")
     result = _run("mypy", "--strict", "--config-file", str(CONFIG),
                   "--cache-dir", str(ROOT / ".mypy_cache"), str(script), cwd=tmp_path)
     revealed = [r.replace("builtins.", "")        # as mypy versions spell it
                 for r in re.findall(r'Revealed type is "(.*)"', result.stdout)]
     tensor = "minigrad.engine.Tensor"
-    assert revealed == [tensor] * 5 + [f"tuple[{tensor}, ...]"], result.stdout
+    assert revealed[:6] == [tensor] * 5 + [f"tuple[{tensor}, ...]"], result.stdout
+    # what an IDE shows for an op: its parameters, not (*args, **kwargs)
+    relu, sigmoid, total = revealed[6:]
+    assert relu.startswith("def (a: ") and relu.endswith(f") -> {tensor}"), relu
+    assert sigmoid.startswith("def (a: ") and "*args" not in sigmoid, sigmoid
+    assert total.startswith("def (a: ") and "axis: " in total and "keepdims: bool =" in total
 
 
 @pytest.mark.parametrize("snippet", ["t.no_such_method()", "t + 'text'"])
