@@ -9,6 +9,7 @@ import argparse
 import time
 
 import _harness  # noqa: F401  (thread settings before numpy loads)
+import bench_book_loop
 import bench_conv
 import bench_e2e
 import bench_gradcheck
@@ -19,7 +20,7 @@ import bench_step
 import bench_transforms
 
 BENCHMARKS = [bench_step, bench_overhead, bench_scaling, bench_memory, bench_gradcheck,
-              bench_transforms, bench_e2e, bench_conv]
+              bench_transforms, bench_e2e, bench_conv, bench_book_loop]
 
 
 def main() -> None:
