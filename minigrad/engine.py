@@ -65,9 +65,19 @@ _STAMPS_KEPT = 64                            # recent write times remembered per
 
 
 def _base(array: np.ndarray) -> np.ndarray:
-    """The array that owns the memory `array` views (itself if it owns it)."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
+    """The array that owns the memory `array` views (itself if it owns it).
+
+    Views made by as_strided (im2col's windows) have for base an object that
+    is not an ndarray but holds the array viewed as its own `.base`.
+    """
+    base = array.base
+    while base is not None:
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)
+            if not isinstance(base, np.ndarray):
+                break
+        array = base
+        base = array.base
     return array
 
 

@@ -121,6 +121,38 @@ def test_p01_writes_that_cannot_matter_are_not_errors():
     loss.backward()
 
 
+def _conv_input(layout, rng):
+    """(x, W) for conv2d such that im2col of x is a view of x's memory."""
+    if layout == "kernel-as-large-as-input":
+        return rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((5, 3, 4, 4))
+    if layout == "1x1-kernel-one-channel":
+        return rng.standard_normal((2, 1, 4, 4)), rng.standard_normal((3, 1, 1, 1))
+    channels_last = rng.standard_normal((2, 4, 4, 3))          # (N, H, W, C) in memory
+    return channels_last.transpose(0, 3, 1, 2), rng.standard_normal((5, 3, 1, 1))
+
+
+CONV_LAYOUTS = ["kernel-as-large-as-input", "1x1-kernel-one-channel", "channels-last"]
+
+
+@pytest.mark.parametrize("write", ["setitem", "data", "optimizer"])
+@pytest.mark.parametrize("layout", CONV_LAYOUTS)
+def test_p01_conv2d_input_written_through_an_im2col_view_is_caught(layout, write):
+    x_values, w_values = _conv_input(layout, np.random.default_rng(0))
+    assert np.shares_memory(F.im2col(x_values, *w_values.shape[2:]).data, x_values)
+    x = nn.Parameter(x_values) if write == "optimizer" else mg.Tensor(x_values)
+    W = leaf(w_values)
+    out = F.conv2d(x, W)
+    loss = (out * out).sum()
+    if write == "setitem":
+        x[...] = 100.0
+    elif write == "data":
+        x.data = np.full(x.shape, 100.0)
+    else:
+        x.grad = mg.tensor(np.ones(x.shape))
+        optim.SGD([x], lr=10.0).step()
+    with pytest.raises(RuntimeError, match=SAVED):
+        loss.backward()
+
 # ---------------------------------------------------------------- 2 .. 12
 
 def test_p02_soft_targets_whose_rows_do_not_sum_to_one():
