@@ -11,7 +11,8 @@ compositions over `Im2col` (see `minigrad.functional`).
 
 Max pooling is one fused node: its forward keeps, for every output, the
 position of the maximum in its window (the first one, in row-major order,
-when several are equal, as PyTorch and the book's argmax choose), and its
+when several are equal, as PyTorch and the book's argmax choose; in a window
+holding NaN, whose maximum is NaN, the last NaN, as PyTorch), and its
 backward scatters the gradient there. Its padding is -inf, as in PyTorch.
 """
 
@@ -146,7 +147,8 @@ def _empty_like_layout(shape: tuple[int, ...], layout: tuple[int, ...], dtype: A
 
 
 class MaxPool2d(Function):
-    """The maximum of each window; the gradient goes to the first maximum of each window.
+    """The maximum of each window; the gradient goes to the first maximum of each window
+    (to the last NaN of a window holding NaN, as PyTorch).
 
     Loops over the kernel's positions, not over output pixels: each step
     takes the maximum with one strided slab of the input, then a second loop
@@ -176,6 +178,9 @@ class MaxPool2d(Function):
             step = index - small(k)
             step *= (slabs[k] == out).view(np.uint8)
             index -= step
+        if out.size and np.isnan(out.min()):    # a window holds NaN (its maximum, equal to
+            for k, slab in enumerate(slabs):    # nothing): the gradient goes to its last NaN
+                np.copyto(index, small(k), where=np.isnan(slab))
         ctx.save_for_backward(index)
         ctx.shape, ctx.layout = x.shape, _layout(x)
         ctx.args = kernel, stride, padding

@@ -66,9 +66,19 @@ _STAMPS_KEPT = 64                            # recent write times remembered per
 
 
 def _base(array: np.ndarray) -> np.ndarray:
-    """The array that owns the memory `array` views (itself if it owns it)."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
+    """The array that owns the memory `array` views (itself if it owns it).
+
+    Views made by as_strided (im2col's windows) have for base an object that
+    is not an ndarray but holds the array viewed as its own `.base`.
+    """
+    base = array.base
+    while base is not None:
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)
+            if not isinstance(base, np.ndarray):
+                break
+        array = base
+        base = array.base
     return array
 
 
@@ -165,7 +175,10 @@ class Function:
     input of `forward` (None where there is none; trailing ones may be left
     out). Gradients of broadcast inputs are summed back to the input's shape
     by the engine. Non-tensor arguments (axes, shapes, Python numbers) are
-    passed to `forward` unchanged.
+    passed to `forward` unchanged. `ctx.needs_input_grad`, in forward and
+    backward, says which inputs need a gradient: saving only what their
+    gradients read keeps memory down and spares false alarms when an array
+    saved for nothing is written in place.
 
     Written with numpy operations on the saved inputs and outputs, a backward
     also serves `create_graph=True`: then it receives Tensors, and numpy
@@ -257,7 +270,8 @@ class Function:
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each argument of apply: does it need a gradient?"""
+        """For each argument of apply: does it need a gradient? (In forward too: a
+        forward can save only what the gradients needed will read.)"""
         return tuple(map(operator.is_not, self.parents, _NONE))
 
     def __repr__(self) -> str:
@@ -286,6 +300,7 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
             else:
                 arrays.append(arg)
             parents.append(None)
+        ctx.parents = parents                # before forward: it may read needs_input_grad
         try:
             out = forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
@@ -300,7 +315,6 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         result._data = out
         result.grad = result.name = None
         if record and _mode.enabled:
-            ctx.parents = parents
             ctx.arguments = args
             if kwargs:
                 ctx.keywords = kwargs
@@ -399,7 +413,9 @@ def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
     """
     if any(isinstance(a, Tensor) for a in args):
         return fn.apply(*args, **kwargs)
-    return fn.forward(fn(), *args, **kwargs)
+    ctx = fn()
+    ctx.parents = (None,) * len(args)           # nothing needs a gradient
+    return fn.forward(ctx, *args, **kwargs)
 
 
 # ---------------------------------------------------------------- Tensor

@@ -128,8 +128,10 @@ def _nest(items: Sequence[Any], is_tuple: bool) -> Any:
 
 
 def _independent(fn: str, i: int, j: int) -> RuntimeError:
-    return RuntimeError(f"{fn}: output {i} of the function is independent of input {j}, "
-                        "which strict=True does not allow")
+    what = f"the gradient with respect to input {i}" if fn == "hessian" else \
+        f"output {i} of the function"
+    return RuntimeError(f"{fn}: {what} is independent of input {j}, which strict=True does "
+                        "not allow")
 
 
 # ------------------------------------------------------------ vjp, jvp
@@ -380,7 +382,11 @@ def _scalar_output(f: Callable[..., Any], xs: Sequence[Tensor], fn: str) -> Tens
 
 def _gradients(out: Tensor, xs: Sequence[Tensor], strict: bool,
                fn: str) -> list[Tensor | None]:
-    """d out / d xs recorded as a graph; None where the gradient is constant or absent."""
+    """d out / d xs recorded as a graph; None where the gradient is constant or absent.
+
+    strict=True raises for either, as PyTorch does: a constant gradient (the
+    output is linear in that input) makes the Hessian's row of blocks zero.
+    """
     if not out.requires_grad:
         if strict:
             raise RuntimeError(f"{fn}: the output does not depend on the inputs, which "
@@ -392,6 +398,10 @@ def _gradients(out: Tensor, xs: Sequence[Tensor], strict: bool,
             if g is None:
                 raise RuntimeError(f"{fn}: the output is independent of input {j}, which "
                                    "strict=True does not allow")
+            if not g.requires_grad:
+                raise RuntimeError(f"{fn}: the gradient with respect to input {j} does not "
+                                   "depend on the inputs (the output is linear in input "
+                                   f"{j}), which strict=True does not allow")
     return [g if g is not None and g.requires_grad else None for g in gs]
 
 
@@ -416,12 +426,14 @@ def hessian(f: Callable[..., Any], inputs: Inputs, create_graph: bool = False,
     (create_graph), then each row is one backward through that recording
     (reverse over reverse); "forward-mode" takes columns by the double-vjp
     trick instead (slower: the Hessian is square, so rows are never more).
+    strict=True raises, as PyTorch's, where a block would be zeros because the
+    gradient does not depend on an input (f linear in an input, or separable).
     """
     in_tuple, xs = _as_inputs(inputs, create_graph, "hessian")
     out = _scalar_output(f, xs, "hessian")
     gs = _gradients(out, xs, strict, "hessian")
     live = [(j, g) for j, g in enumerate(gs) if g is not None]
-    blocks = _blocks([g for _, g in live], xs, create_graph, False, outer_jacobian_strategy,
+    blocks = _blocks([g for _, g in live], xs, create_graph, strict, outer_jacobian_strategy,
                      "hessian") if live else []
     by_row = dict(zip([j for j, _ in live], blocks))
     lines = []

@@ -365,7 +365,8 @@ def max_pool2d(x: Any, kernel_size: IntPair, stride: IntPair | None = None,
     The padding is -inf (it never wins), and at most half the kernel, as in
     PyTorch. Ties: the gradient goes to the first maximum of the window in
     row-major order (as PyTorch's and the book's argmax), not shared as
-    `max` shares it. One fused node.
+    `max` shares it; a window holding NaN gives NaN, and its gradient goes
+    to its last NaN (as PyTorch). One fused node.
     """
     k, s, p = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
     return conv.MaxPool2d.apply(x, k, s, p)

@@ -90,7 +90,8 @@ def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
 class Mul(Function, method=("__mul__", "__rmul__"), numpy=np.multiply):
     @staticmethod
     def forward(ctx: Function, a: Array, b: Array) -> Array:
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad         # each gradient reads the other input
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -108,7 +109,7 @@ def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
 class Div(Function, method="__truediv__", reflected="__rtruediv__", numpy=np.true_divide):
     @staticmethod
     def forward(ctx: Function, a: Array, b: Array) -> Array:
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)   # a: for b's only
         return a / b
 
     @staticmethod
@@ -182,25 +183,28 @@ class MatMul(Function, method=("__matmul__", "matmul", "dot"), reflected="__rmat
             out = np.matmul(a, b)
         except ValueError:
             raise _shape_error("matmul", a, b, detail="are not aligned") from None
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad         # each gradient reads the other input
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.ndims = np.ndim(a), np.ndim(b)
         return out
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2:
+        a_ndim, b_ndim = ctx.ndims
+        if a_ndim == 2 and b_ndim == 2:
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
-        if a.ndim == 1 and b.ndim == 1:
-            return g * b, g * a
+        if a_ndim == 1 and b_ndim == 1:
+            return (g * b if need_a else None), (g * a if need_b else None)
         ga = gb = None
-        if a.ndim == 1:                       # (k,) @ (..., k, m) -> (..., m)
+        if a_ndim == 1:                       # (k,) @ (..., k, m) -> (..., m)
             g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
             if need_a:
                 ga = g @ b.swapaxes(-1, -2)
             if need_b:
                 gb = a.reshape(-1, 1) @ g
-        elif b.ndim == 1:                     # (..., n, k) @ (k,) -> (..., n)
+        elif b_ndim == 1:                     # (..., n, k) @ (k,) -> (..., n)
             g = g.reshape(g.shape + (1,))
             if need_a:
                 ga = g @ b.reshape(1, -1)
@@ -211,7 +215,7 @@ class MatMul(Function, method=("__matmul__", "matmul", "dot"), reflected="__rmat
                 ga = g @ b.swapaxes(-1, -2)
             if need_b:
                 gb = a.swapaxes(-1, -2) @ g
-        if ga is not None and a.ndim == 1:
+        if ga is not None and a_ndim == 1:
             ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],))
         return ga, gb
 
@@ -244,7 +248,8 @@ class Linear(Function):
             shapes = f"x {x.shape}, W {W.shape}" + (f", b {b.shape}" if b is not None else "")
             raise ValueError(f"linear: shapes {shapes} do not fit: need x (..., in), "
                              "W (in, out), b (out,)")
-        ctx.save_for_backward(x, W)
+        need_x, need_W = ctx.needs_input_grad[:2]     # each gradient reads the other input
+        ctx.save_for_backward(x if need_W else None, W if need_x else None)
         ctx.b_shape = None if b is None else b.shape
         out = x @ W
         if b is not None:
@@ -258,14 +263,13 @@ class Linear(Function):
     def backward(ctx: Function, g: Array) -> Grads:
         x, W = ctx.saved_tensors
         need_x, need_W, need_b = (*ctx.needs_input_grad, False)[:3]      # b may be left out
-        if g.ndim > 2:
-            x = x.reshape(-1, x.shape[-1])
-            g2 = g.reshape(-1, g.shape[-1])
-        else:
-            g2 = g
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim > 2 else g
         gx = g @ W.T if need_x else None
-        gW = (x.T @ g2 if x.ndim == 2 else x.reshape(-1, 1) @ g2.reshape(1, -1)) \
-            if need_W else None
+        gW = None
+        if need_W:
+            if g.ndim > 2:
+                x = x.reshape(-1, x.shape[-1])
+            gW = x.T @ g2 if x.ndim == 2 else x.reshape(-1, 1) @ g2.reshape(1, -1)
         gb = (g2.sum(axis=0) if g2.ndim == 2 else g2).reshape(ctx.b_shape) if need_b else None
         return gx, gW, gb
 

@@ -93,15 +93,25 @@ def broadcastable_arrays(draw: st.DrawFn, /, num_arrays: int = 2, *, min_dims: i
 
 
 def _tensors(inputs: Sequence[Any]) -> list[Any]:
-    return [Tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
-            if isinstance(x, (np.ndarray, list, float)) else x for x in inputs]
+    """Floating-point arrays (lists, floats) as float64 Tensors that require grad; anything
+    else (integer labels, boolean masks, Tensors) unchanged, as check_function takes them."""
+    out = []
+    for x in inputs:
+        if isinstance(x, (np.ndarray, list, float)):
+            array = np.asarray(x)
+            if np.issubdtype(array.dtype, np.floating):
+                x = Tensor(np.asarray(array, dtype=np.float64), requires_grad=True)
+        out.append(x)
+    return out
 
 
 def assert_gradcheck(fn: Callable[..., Any], *inputs: Any, **options: Any) -> None:
     """Fail (GradcheckError) unless backward of fn(*inputs) matches finite differences.
 
-    Arrays among the inputs become float64 Tensors that require grad; Tensors
-    are used as given. Options go to `gradcheck` (eps, atol, rtol, fast_mode, seed).
+    Floating-point arrays (and lists or floats) among the inputs become float64
+    Tensors that require grad; integer and boolean arrays (labels, masks),
+    Tensors and anything else are passed as given. Options go to `gradcheck`
+    (eps, atol, rtol, fast_mode, seed).
     """
     gradcheck(fn, _tensors(inputs), raise_exception=True, **options)
 

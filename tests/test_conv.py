@@ -157,6 +157,58 @@ def test_max_pool_ties_give_the_gradient_to_the_first_maximum():
     np.testing.assert_array_equal(x.grad.data, [[[[0.0, 2.0, 1.0, 0.0]]]])
 
 
+
+def pool_gradient_by_loops(x, g, kernel, stride, padding):
+    """max_pool2d's input gradient, one window at a time, by PyTorch's rule: the first
+    maximum in row-major order, or the last NaN of a window holding NaN (padding never)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    grad = np.zeros_like(x)
+    n, c, oh, ow = g.shape
+    for i, j, r, q in np.ndindex(n, c, oh, ow):
+        best = None
+        for a in range(kh):
+            for b in range(kw):
+                h, w = r * sh + a - ph, q * sw + b - pw
+                if not (0 <= h < x.shape[2] and 0 <= w < x.shape[3]):
+                    continue
+                v = x[i, j, h, w]
+                if best is None or np.isnan(v) or v > x[i, j, best[0], best[1]]:
+                    best = (h, w)
+        grad[i, j, best[0], best[1]] += g[i, j, r, q]
+    return grad
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [
+    ((2, 2), (2, 2), (0, 0)), ((3, 3), (1, 1), (1, 1)), ((2, 3), (1, 2), (1, 1)),
+    ((3, 3), (2, 2), (0, 0)), ((2, 2), (3, 3), (1, 1)), ((4, 4), (1, 1), (2, 2))])
+def test_max_pool_gives_the_gradient_of_a_window_holding_nan_to_its_nan(kernel, stride,
+                                                                        padding):
+    rng = np.random.default_rng(7)
+    x = rng.integers(-2, 3, (2, 2, 6, 7)).astype(np.float64)          # ties too
+    x[rng.random(x.shape) < 0.15] = np.nan              # windows with none, one or several
+    x[0, 0, 0, 0] = x[1, 1, -1, -1] = np.nan            # at the corners, next to the padding
+    y = F.max_pool2d(mg.tensor(x), kernel, stride, padding)
+    g = normal(y.shape, 1)
+    for layout in ("C", "channels-last"):
+        data = x if layout == "C" else np.ascontiguousarray(x.transpose(0, 2, 3, 1)) \
+            .transpose(0, 3, 1, 2)
+        mx = mg.Tensor(data.copy(), requires_grad=True)
+        y = F.max_pool2d(mx, kernel, stride, padding)
+        y.backward(g)
+        np.testing.assert_allclose(mx.grad.data,
+                                   pool_gradient_by_loops(x, g, kernel, stride, padding),
+                                   rtol=1e-12, atol=1e-12)     # (sums in another order)
+    try:
+        import torch
+    except ImportError:
+        return
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(tx, kernel, stride, padding)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_max_pool_pads_with_minus_infinity():
     x = -np.ones((1, 1, 2, 2))
     np.testing.assert_array_equal(F.max_pool2d(x, 2, 1, 1).data, -np.ones((1, 1, 3, 3)))

@@ -380,6 +380,69 @@ def test_outputs_independent_of_inputs():
         mg.jvp(lambda a: mg.Tensor(np.ones(3)), x, x, strict=True)
 
 
+# f, inputs (shapes), and what hessian(strict=True) says: None where it gives the Hessian,
+# else words of the error (PyTorch raises in the same cases). Written for both libraries.
+STRICT_HESSIAN = {
+    "linear": (lambda x: (3.0 * x).sum(), [(3,)],
+               "gradient with respect to input 0 does not depend on the inputs"),
+    "quadratic": (lambda x: (x ** 2).sum(), [(3,)], None),
+    "one input enters linearly": (lambda x, y: (x ** 2).sum() + (2.0 * y).sum(), [(3,), (2,)],
+                                  "gradient with respect to input 1 does not depend"),
+    "separable": (lambda x, y: (x ** 2).sum() + (y ** 3).sum(), [(3,), (2,)],
+                  "gradient with respect to input 0 is independent of input 1"),
+    "coupled": (lambda x, y: (x ** 2).sum() * (y ** 2).sum(), [(3,), (2,)], None),
+    "bilinear": (lambda x, y: x.sum() * y.sum(), [(3,), (2,)],
+                 "gradient with respect to input 0 is independent of input 0"),
+    "linear in one element": (lambda x: x[0] ** 2 + x[1], [(2,)], None),
+    "an input unused": (lambda x, y: (x ** 2).sum(), [(3,), (2,)],
+                        "output is independent of input 1"),
+}
+
+
+@pytest.mark.parametrize("strategy", ["reverse-mode", "forward-mode"])
+@pytest.mark.parametrize("case", sorted(STRICT_HESSIAN))
+def test_hessian_strict_raises_where_a_block_is_zero_by_independence(case, strategy):
+    f, shapes, error = STRICT_HESSIAN[case]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) + 1.0 for s in shapes]
+    inputs = arrays[0] if len(arrays) == 1 else tuple(arrays)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:                       # the table says what PyTorch does
+        theirs = [torch.tensor(a) for a in arrays]
+        try:
+            expected = torch.autograd.functional.hessian(
+                f, theirs[0] if len(theirs) == 1 else tuple(theirs), strict=True)
+        except RuntimeError:
+            expected = None
+            assert error is not None, "PyTorch raises"
+        else:
+            assert error is None, "PyTorch gives the Hessian"
+    if error is not None:
+        with pytest.raises(RuntimeError, match=f"hessian: .*{error}.*strict=True"):
+            mg.hessian(f, inputs, strict=True, outer_jacobian_strategy=strategy)
+        mg.hessian(f, inputs, outer_jacobian_strategy=strategy)     # not strict: zeros
+        return
+    H = mg.hessian(f, inputs, strict=True, outer_jacobian_strategy=strategy)
+    loose = mg.hessian(f, inputs, outer_jacobian_strategy=strategy)
+    ours = [H] if len(arrays) == 1 else [b for row in H for b in row]
+    for a, b in zip(ours, [loose] if len(arrays) == 1 else [b for row in loose for b in row]):
+        np.testing.assert_allclose(a.data, b.data)
+    if torch is not None:
+        theirs_flat = [expected] if len(arrays) == 1 else [b for row in expected for b in row]
+        for a, b in zip(ours, theirs_flat):
+            np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_hvp_strict_names_the_input_the_function_is_linear_in():
+    x, y = np.array([1.0, 2.0]), np.array([0.5])
+    with pytest.raises(RuntimeError, match="hvp: the gradient with respect to input 1 does not "
+                                           "depend on the inputs"):
+        mg.hvp(lambda a, b: (a ** 2).sum() + b.sum(), (x, y), (x, y), strict=True)
+
+
 def test_clear_errors():
     x = np.array([1.0, 2.0])
     with pytest.raises(TypeError, match="jacobian: output 0 of the function is a ndarray"):

@@ -16,6 +16,7 @@ from minigrad.gradcheck import (
 )
 from minigrad.testing import (
     assert_gradcheck,
+    assert_gradgradcheck,
     broadcastable_arrays,
     broadcastable_shapes,
     floats,
@@ -327,6 +328,21 @@ def test_floats_avoid(v):
 def test_assert_gradcheck_fails_on_a_bad_function():
     with pytest.raises(GradcheckError):
         assert_gradcheck(WrongScale.apply, np.ones(3), np.ones(3))
+
+
+
+@pytest.mark.parametrize("check", [assert_gradcheck, assert_gradgradcheck])
+def test_assert_gradcheck_passes_integer_and_boolean_arrays_unchanged(check):
+    from minigrad import functional as F
+
+    rng = np.random.default_rng(0)
+    logits, labels = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+    check(F.softmax_cross_entropy, logits, labels)
+    check(mg.softmax_cross_entropy, logits, labels.astype(np.int32))
+    check(mg.softmax_cross_entropy, logits.tolist(), labels.tolist())      # lists too
+    mask = np.array([True, False, True])
+    check(lambda x, m: mg.where(m, x * x, 0.0).sum(), rng.standard_normal(3), mask)
+    check(lambda x, k: (x ** k).sum(), np.float32([0.5, 1.5]), 3)          # float32: float64
 
 
 @given(st.data())

@@ -121,6 +121,136 @@ def test_p01_writes_that_cannot_matter_are_not_errors():
     loss.backward()
 
 
+def _conv_input(layout, rng):
+    """(x, W) for conv2d such that im2col of x is a view of x's memory."""
+    if layout == "kernel-as-large-as-input":
+        return rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((5, 3, 4, 4))
+    if layout == "1x1-kernel-one-channel":
+        return rng.standard_normal((2, 1, 4, 4)), rng.standard_normal((3, 1, 1, 1))
+    channels_last = rng.standard_normal((2, 4, 4, 3))          # (N, H, W, C) in memory
+    return channels_last.transpose(0, 3, 1, 2), rng.standard_normal((5, 3, 1, 1))
+
+
+CONV_LAYOUTS = ["kernel-as-large-as-input", "1x1-kernel-one-channel", "channels-last"]
+
+
+@pytest.mark.parametrize("write", ["setitem", "data", "optimizer"])
+@pytest.mark.parametrize("layout", CONV_LAYOUTS)
+def test_p01_conv2d_input_written_through_an_im2col_view_is_caught(layout, write):
+    x_values, w_values = _conv_input(layout, np.random.default_rng(0))
+    assert np.shares_memory(F.im2col(x_values, *w_values.shape[2:]).data, x_values)
+    x = nn.Parameter(x_values) if write == "optimizer" else mg.Tensor(x_values)
+    W = leaf(w_values)
+    out = F.conv2d(x, W)
+    loss = (out * out).sum()
+    if write == "setitem":
+        x[...] = 100.0
+    elif write == "data":
+        x.data = np.full(x.shape, 100.0)
+    else:
+        x.grad = mg.tensor(np.ones(x.shape))
+        optim.SGD([x], lr=10.0).step()
+    with pytest.raises(RuntimeError, match=SAVED):
+        loss.backward()
+
+
+def _reference_gradient(build, x, w, seed):
+    """d(sum(build(x, w) * seed))/dw by PyTorch where installed, else by central differences."""
+    try:
+        import torch
+    except ImportError:
+        def f(values):
+            return float((build(mg.tensor(x), mg.tensor(values)).data * seed).sum())
+        grad = np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            step = np.zeros_like(w)
+            step[i] = 1e-6
+            grad[i] = (f(w + step) - f(w - step)) / 2e-6
+        return grad
+    tw = torch.tensor(w, requires_grad=True)
+    (build(torch.tensor(x), tw) * torch.tensor(seed)).sum().backward()
+    return tw.grad.numpy()
+
+
+def _linear(x, W):
+    if isinstance(W, mg.Tensor):
+        return F.linear(x, W)
+    import torch
+    return torch.nn.functional.linear(x, W.T)
+
+
+# An op whose backward for W does not read W: stepping W between forward and backward
+# changes nothing the backward needs (as in PyTorch, which gives the gradient).
+UNREAD = {
+    "matmul x @ W": lambda x, W: x @ W,
+    "div W / 2": lambda x, W: W / 2,
+    "mul x * W": lambda x, W: x * W,
+    "linear": _linear,
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREAD))
+def test_p01_writes_to_an_input_the_backward_does_not_read_are_not_errors(case):
+    build = UNREAD[case]
+    rng = np.random.default_rng(1)
+    x, w, seed = (rng.standard_normal((3, 3)) for _ in range(3))
+    expected = _reference_gradient(build, x, w, seed)
+    W = nn.Parameter(w.copy())
+    out = build(mg.tensor(x), W)
+    W.grad = mg.tensor(np.ones(W.shape))
+    optim.SGD([W], lr=0.5).step()                # bumps W's version
+    W.grad = None
+    out.backward(seed)
+    np.testing.assert_allclose(W.grad.data, expected, rtol=1e-6, atol=1e-8)
+
+
+# The same ops where the backward does read the array written: still an error.
+READ = {
+    "matmul x @ W": lambda x, W: x @ W,
+    "div c / W": lambda x, W: x / W,
+    "div W / c": lambda x, W: W / x,
+    "mul x * W": lambda x, W: x * W,
+    "linear": lambda x, W: F.linear(x, W),
+}
+
+
+@pytest.mark.parametrize("case", sorted(READ))
+def test_p01_writes_to_an_input_the_backward_reads_are_caught(case):
+    rng = np.random.default_rng(2)
+    x = leaf(rng.standard_normal((3, 3)) + 3.0)           # x needs a gradient too
+    W = nn.Parameter(rng.standard_normal((3, 3)) + 3.0)
+    loss = READ[case](x, W).sum()
+    W.grad = mg.tensor(np.ones(W.shape))
+    optim.SGD([W], lr=0.5).step()
+    with pytest.raises(RuntimeError, match=SAVED):
+        loss.backward()
+
+
+
+SAVE_ONE = {        # name: (function, input shapes); each saves only what its backward reads
+    "mul": (lambda a, b: a * b, [(3, 2), (2,)]),
+    "div": (lambda a, b: a / (b * b + 1), [(3, 2), (2,)]),
+    "matmul 2-D": (lambda a, b: a @ b, [(3, 2), (2, 4)]),
+    "matmul 1-D": (lambda a, b: a @ b, [(3,), (3,)]),
+    "matmul (k,) @ (..., k, m)": (lambda a, b: a @ b, [(3,), (2, 3, 4)]),
+    "matmul (..., n, k) @ (k,)": (lambda a, b: a @ b, [(2, 4, 3), (3,)]),
+    "matmul batched": (lambda a, b: a @ b, [(2, 1, 4, 3), (5, 3, 2)]),
+    "linear": (lambda a, b: F.linear(a, b, mg.tensor([0.5, -1.0])), [(2, 4, 3), (3, 2)]),
+    "linear 1-D x": (lambda a, b: F.linear(a, b), [(3,), (3, 2)]),
+}
+
+
+@pytest.mark.parametrize("needed", ["both", "first", "second"])
+@pytest.mark.parametrize("case", sorted(SAVE_ONE))
+def test_p01_ops_saving_one_input_keep_first_and_second_derivatives(case, needed):
+    fn, shapes = SAVE_ONE[case]
+    rng = np.random.default_rng(3)
+    xs = [mg.tensor(rng.standard_normal(s), requires_grad=needed in ("both", which))
+          for s, which in zip(shapes, ["first", "second"])]
+    assert gradcheck(fn, xs, raise_exception=True)
+    assert gradgradcheck(fn, xs, raise_exception=True)
+
+
 # ---------------------------------------------------------------- 2 .. 12
 
 def test_p02_soft_targets_whose_rows_do_not_sum_to_one():
@@ -404,9 +534,9 @@ def test_p01_book_params_dict_update_is_caught():
     net = TwoLayerNet(3, 4, 2)
     x, t = mg.tensor(np.ones((2, 3))), np.array([0, 1])
     loss = F.softmax_cross_entropy(net.predict(x), t)
-    net.params["W1"] -= 0.1                      # the book's in-place update
-    with pytest.raises(RuntimeError, match=SAVED):
-        loss.backward()
+    net.params["W2"] -= 0.1                      # the book's in-place update (of a weight
+    with pytest.raises(RuntimeError, match=SAVED):    # the backward reads: W1 it does not,
+        loss.backward()                               # x being a constant)
 
 
 def test_p01_augmented_data_assignment_is_caught():
