@@ -48,6 +48,8 @@ def _leaf(array: np.ndarray) -> Tensor:
 
 def _input(x: Any, where: str) -> np.ndarray:
     """The layer's input as a floating-point ndarray (the same array when it is one already)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x
     array = np.asarray(as_array(x))
     kind = array.dtype.kind
     if kind == "f":
@@ -60,6 +62,8 @@ def _input(x: Any, where: str) -> np.ndarray:
 
 def _param(value: Any, name: str, where: str) -> np.ndarray:
     """A parameter as the very ndarray the user holds (a Tensor's array); floats only."""
+    if type(value) is np.ndarray and value.dtype.kind == "f":
+        return value
     array = as_array(value)
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{where}: {name} must be an ndarray (the layer reads it at every "
@@ -98,11 +102,11 @@ class _Layer:
 
     def _keep(self, out: Tensor, leaves: tuple[Tensor, ...]) -> np.ndarray:
         """Remember the graph from `leaves` to `out` (if one was recorded); return out's array."""
-        if out.requires_grad:
+        if out._requires_grad:
             self._graph = (out, leaves)
         else:
             self._why = _NO_GRAPH
-        return out.data
+        return out._data
 
     def _start(self) -> None:
         self._graph = None
@@ -152,18 +156,17 @@ class Affine(_Layer):
         self._start()
         W, b = _param(self.W, "W", "Affine"), _param(self.b, "b", "Affine")
         x = _input(x, "Affine")
-        shape = x.shape
-        features = math.prod(shape[1:]) if len(shape) >= 2 else (shape[0] if shape else 0)
-        if not shape or W.ndim != 2 or features != W.shape[0] or \
-                b.shape not in ((W.shape[1],), (1, W.shape[1])):
+        shape = self.original_x_shape = x.shape
+        xt, Wt, bt = _leaf(x), _leaf(W), _leaf(b)
+        try:
+            rows = xt if x.ndim <= 2 else ops.reshape(xt, (shape[0], -1))
+            out = ops.linear(rows, Wt, bt)
+        except ValueError:
             raise ValueError(f"Affine: input of shape {shape} does not fit W of shape {W.shape} "
                              f"and b of shape {b.shape}: need (N, in) (or (N, ...) of in "
-                             "values each), W (in, out) and b (out,)")
-        self.original_x_shape = shape
-        xt, Wt, bt = _leaf(x), _leaf(W), _leaf(b)
-        rows = xt if x.ndim <= 2 else ops.reshape(xt, (shape[0], features))
-        self.x = rows.data
-        return self._keep(ops.linear(rows, Wt, bt), (xt, Wt, bt))
+                             "values each), W (in, out) and b (out,)") from None
+        self.x = rows._data
+        return self._keep(out, (xt, Wt, bt))
 
     def backward(self, dout: Any) -> np.ndarray:
         dx, self.dW, self.db = self._gradients(dout)
@@ -212,7 +215,8 @@ class Sigmoid(_Layer):
 class SoftmaxWithLoss(_Layer):
     """Softmax of the scores x, then the mean cross-entropy against t; the network's last layer.
 
-    t holds integer labels (N,) or one-hot rows (N, C), as in the book.
+    t holds integer labels (N,) (or a column of them, (N, 1)) or one-hot rows
+    (N, C), as in the book.
     `forward(x, t)` returns the loss as a Python float (so a list of losses
     plots) and keeps it in `loss`; `backward(dout=1)` returns dx, which is
     (softmax(x) - one-hot t) / N times dout. Computed as one fused, stable
@@ -240,7 +244,10 @@ class SoftmaxWithLoss(_Layer):
     def forward(self, x: Any, t: Any) -> float:
         self._start()
         self.x = x = _input(x, "SoftmaxWithLoss")
-        self.t = t = np.asarray(as_array(t))
+        t = np.asarray(as_array(t))
+        if t.dtype.kind in "iu" and x.ndim and x.shape[-1] != 1 and t.shape == (*x.shape[:-1], 1):
+            t = t.reshape(x.shape[:-1])      # a column of labels, as the book's check passes
+        self.t = t
         xt = _leaf(x)
         try:
             out = ops.softmax_cross_entropy(xt, t)
