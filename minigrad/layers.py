@@ -21,6 +21,9 @@ the previous one returned.
 
 A forward under `no_grad()` records nothing (it costs the op and no more);
 a backward after it, or before any forward, is an error naming the layer.
+The graph is kept until the next forward, so backward may be called again
+(as the book's layers allow) unless the parameters were changed in place
+by a minigrad optimizer since, which is an error saying so.
 Inputs of integer or bool dtype are converted to floating point (float32,
 or float64 for 64-bit integers) so that they can have a gradient.
 """
