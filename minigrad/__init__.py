@@ -1,6 +1,6 @@
 """minigrad: a small graph-based reverse-mode automatic differentiation library on numpy."""
 
-from . import datasets, functional, gradcheck, models, nn, ops, optim, viz
+from . import datasets, functional, gradcheck, layers, models, nn, ops, optim, trainer, util, viz
 from .creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .engine import (
     AnomalyError,
@@ -57,7 +57,7 @@ __all__ = [
     "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad",
     "is_grad_enabled", "no_grad",
     "set_grad_enabled", "tensor", "ops", "datasets", "functional", "gradcheck", "models", "nn",
-    "optim", "viz",
+    "optim", "viz", "layers", "trainer", "util",
     "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
     "linear", "log", "matmul", "maximum", "mean", "minimum", "relu", "reshape",
     "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "swapaxes",

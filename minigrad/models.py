@@ -148,6 +148,16 @@ class _BookNetwork(Module):
     def loss(self, x: Any, t: Any) -> Loss:
         raise NotImplementedError
 
+    def save_params(self, file_name: str | os.PathLike[str] = "params.pkl") -> None:
+        """Write the parameters to `file_name`, exactly that name (".pkl" included): a minigrad
+        weight file (the .npz archive of `Module.save`, written atomically), never a pickle."""
+        self.save(file_name)
+
+    def load_params(self, file_name: str | os.PathLike[str] = "params.pkl") -> None:
+        """Read the parameters that `save_params` wrote into the model (in place, shapes
+        checked); a file that is not a minigrad weight file (e.g. a real pickle) is an error."""
+        self.load(file_name)
+
     def numerical_gradient(self, x: Any, t: Any) -> dict[str, np.ndarray]:
         """The gradient of the loss by central differences, one parameter element at a time
         (slow: use a small input)."""
@@ -447,14 +457,6 @@ class SimpleConvNet(_BookNetwork):
                 y = self.predict(x[start:start + batch_size]).data
                 correct += int(np.sum(np.argmax(y, axis=1) == t[start:start + batch_size]))
         return correct / len(x)
-
-    def save_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
-        """Write the parameters to `file_name` (.npz, written atomically, no pickle)."""
-        self.save(file_name)
-
-    def load_params(self, file_name: str | os.PathLike[str] = "params.npz") -> None:
-        """Read parameters written by `save_params` into the model (shapes checked)."""
-        self.load(file_name)
 
     def extra_repr(self) -> str:
         p = self.conv_param

@@ -1,0 +1,447 @@
+"""The book's layers (its `common/layers.py`), each one a small graph.
+
+`Affine`, `Relu`, `Sigmoid`, `SoftmaxWithLoss`, `Dropout`, `BatchNormalization`,
+`Convolution` and `Pooling` keep the book's interface: ndarrays in and out,
+`forward(...)` then `backward(dout)` returning the gradient of the input, and
+the gradients of the parameters as attributes (`dW`, `db`, `dgamma`,
+`dbeta`), each a fresh ndarray. So the book's layered networks (chapter 5's
+TwoLayerNet, chapter 7's SimpleConvNet) run unchanged with
+`from minigrad.layers import *`.
+
+No derivative is written here. A forward wraps its input as a leaf that
+requires grad and the parameters as leaves holding the layer's very arrays
+(no copy), and records its op with minigrad's ops; `backward(dout)` asks the
+graph for the gradients with `minigrad.grad(out, [x, W, b], grad_outputs=dout)`.
+The parameters are read from the layer's attributes at every forward, so
+updating the user's `params` arrays in place (`params[key] -= lr * grads[key]`)
+and assigning new ones (`layer.W = params["W1"]`, as the book's `load_params`
+does) both take effect. Each layer keeps only the graph of its own last
+forward: layers chain as in the book, each one's input being the plain array
+the previous one returned.
+
+A forward under `no_grad()` records nothing (it costs the op and no more);
+a backward after it, or before any forward, is an error naming the layer.
+The graph is kept until the next forward, so backward may be called again
+(as the book's layers allow) unless the parameters were changed in place
+by a minigrad optimizer since, which is an error saying so.
+Inputs of integer or bool dtype are converted to floating point (float32,
+or float64 for 64-bit integers) so that they can have a gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import functional as F
+from . import ops
+from ._checks import check_float, check_int
+from .engine import Tensor, _make, as_array, grad
+
+__all__ = ["Affine", "Relu", "Sigmoid", "SoftmaxWithLoss", "Dropout", "BatchNormalization",
+           "Convolution", "Pooling"]
+
+
+def _leaf(array: np.ndarray) -> Tensor:
+    """A leaf that requires grad, holding `array` itself (the checks were made by the caller)."""
+    return _make(array, None, True)
+
+
+def _input(x: Any, where: str) -> np.ndarray:
+    """The layer's input as a floating-point ndarray (the same array when it is one already)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x
+    array = np.asarray(as_array(x))
+    kind = array.dtype.kind
+    if kind == "f":
+        return array
+    if kind in "biu":
+        return array.astype(np.result_type(array.dtype, np.float32))
+    raise TypeError(f"{where}: input of dtype {array.dtype} (shape {array.shape}); "
+                    "give real numbers")
+
+
+def _param(value: Any, name: str, where: str) -> np.ndarray:
+    """A parameter as the very ndarray the user holds (a Tensor's array); floats only."""
+    if type(value) is np.ndarray and value.dtype.kind == "f":
+        return value
+    array = as_array(value)
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{where}: {name} must be an ndarray (the layer reads it at every "
+                        f"forward, and training updates it in place), got "
+                        f"{type(value).__name__}")
+    if array.dtype.kind != "f":
+        raise TypeError(f"{where}: {name} has dtype {array.dtype}; parameters must be "
+                        f"floating point, e.g. {name}.astype(np.float64)")
+    return array
+
+
+def _fresh(grads: tuple[Tensor, ...]) -> list[np.ndarray]:
+    """The gradients as ndarrays of their own: none is a view of another or read-only."""
+    arrays: list[np.ndarray] = []
+    for g in grads:
+        a = g.data
+        if type(a) is not np.ndarray or not a.flags.writeable or any(
+                np.may_share_memory(a, b) for b in arrays):
+            a = np.array(a)
+        arrays.append(a)
+    return arrays
+
+
+_NOT_YET = "no forward has run yet: call forward first"
+_NO_GRAPH = ("the last forward ran under no_grad(), so it recorded no graph to backward "
+             "through: run forward with gradients enabled")
+_FAILED = "the last forward failed, so there is nothing to backward through"
+
+
+class _Layer:
+    """What every layer shares: the graph of its last forward, and the backward through it."""
+
+    def __init__(self) -> None:
+        self._graph: tuple[Tensor, tuple[Tensor, ...]] | None = None
+        self._why = _NOT_YET                 # why there is no graph, for the error
+
+    def _keep(self, out: Tensor, leaves: tuple[Tensor, ...]) -> np.ndarray:
+        """Remember the graph from `leaves` to `out` (if one was recorded); return out's array."""
+        if out._requires_grad:
+            self._graph = (out, leaves)
+        else:
+            self._why = _NO_GRAPH
+        return out._data
+
+    def _start(self) -> None:
+        self._graph = None
+        self._why = _FAILED                  # until the forward completes
+
+    def _gradients(self, dout: Any) -> list[np.ndarray]:
+        """d(sum(out * dout)) / d(leaf) for every leaf of the last forward, as fresh arrays."""
+        name = type(self).__name__
+        if self._graph is None:
+            raise RuntimeError(f"{name}.backward: {self._why}")
+        out, leaves = self._graph
+        g = np.asarray(as_array(dout))
+        if g.shape != out.shape:
+            raise ValueError(f"{name}.backward: dout of shape {g.shape} does not fit the output "
+                             f"of the last forward, of shape {out.shape}")
+        try:
+            grads = grad(out, leaves, grad_outputs=g, retain_graph=True)
+        except RuntimeError as error:
+            raise RuntimeError(f"{name}.backward: {error}") from None
+        return _fresh(grads)
+
+    def _failed(self, error: Exception) -> Exception:
+        """The error of an op, prefixed with the layer's name."""
+        try:
+            return type(error)(f"{type(self).__name__}.forward: {error}")
+        except Exception:
+            return error
+
+
+class Affine(_Layer):
+    """x @ W + b for x of shape (N, in), or (N, ...) flattened to (N, in) as the book does.
+
+    After `backward(dout)`, `dW` and `db` hold the gradients of W and b, and
+    the returned dx has x's original shape.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+        super().__init__()
+        self.W = W
+        self.b = b
+        self.x: np.ndarray | None = None
+        self.original_x_shape: tuple[int, ...] | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+
+    def forward(self, x: Any) -> np.ndarray:
+        self._start()
+        W, b = _param(self.W, "W", "Affine"), _param(self.b, "b", "Affine")
+        x = _input(x, "Affine")
+        shape = self.original_x_shape = x.shape
+        xt, Wt, bt = _leaf(x), _leaf(W), _leaf(b)
+        try:
+            rows = xt if x.ndim <= 2 else ops.reshape(xt, (shape[0], -1))
+            out = ops.linear(rows, Wt, bt)
+        except ValueError:
+            raise ValueError(f"Affine: input of shape {shape} does not fit W of shape {W.shape} "
+                             f"and b of shape {b.shape}: need (N, in) (or (N, ...) of in "
+                             "values each), W (in, out) and b (out,)") from None
+        self.x = rows._data
+        return self._keep(out, (xt, Wt, bt))
+
+    def backward(self, dout: Any) -> np.ndarray:
+        dx, self.dW, self.db = self._gradients(dout)
+        return dx
+
+
+class Relu(_Layer):
+    """max(x, 0), elementwise; the gradient passes where x > 0 (the book's `mask` is x <= 0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x: np.ndarray | None = None
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """Where the last input was <= 0 (the book's attribute), computed when asked for."""
+        return None if self.x is None else self.x <= 0
+
+    def forward(self, x: Any) -> np.ndarray:
+        self._start()
+        self.x = x = _input(x, "Relu")
+        xt = _leaf(x)
+        return self._keep(ops.relu(xt), (xt,))
+
+    def backward(self, dout: Any) -> np.ndarray:
+        return self._gradients(dout)[0]
+
+
+class Sigmoid(_Layer):
+    """1 / (1 + exp(-x)), elementwise; `out` keeps the last output, as in the book."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: np.ndarray | None = None
+
+    def forward(self, x: Any) -> np.ndarray:
+        self._start()
+        xt = _leaf(_input(x, "Sigmoid"))
+        self.out = self._keep(ops.sigmoid(xt), (xt,))
+        return self.out
+
+    def backward(self, dout: Any) -> np.ndarray:
+        return self._gradients(dout)[0]
+
+
+class SoftmaxWithLoss(_Layer):
+    """Softmax of the scores x, then the mean cross-entropy against t; the network's last layer.
+
+    t holds integer labels (N,) (or a column of them, (N, 1)) or one-hot rows
+    (N, C), as in the book.
+    `forward(x, t)` returns the loss as a Python float (so a list of losses
+    plots) and keeps it in `loss`; `backward(dout=1)` returns dx, which is
+    (softmax(x) - one-hot t) / N times dout. Computed as one fused, stable
+    op: log-softmax exactly, where the book adds 1e-7 inside the log (the
+    two differ by about 1e-7 unless a probability is below 1e-7). `y`, the
+    softmax of the last input, is computed when asked for.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loss: float | None = None
+        self.t: np.ndarray | None = None
+        self.x: np.ndarray | None = None
+
+    @property
+    def y(self) -> np.ndarray | None:
+        """softmax(x) of the last forward (the book's attribute), computed when asked for."""
+        if self.x is None:
+            return None
+        z = self.x - np.max(self.x, axis=-1, keepdims=True)
+        e = np.exp(z)
+        p: np.ndarray = e / np.sum(e, axis=-1, keepdims=True)
+        return p
+
+    def forward(self, x: Any, t: Any) -> float:
+        self._start()
+        self.x = x = _input(x, "SoftmaxWithLoss")
+        t = np.asarray(as_array(t))
+        if t.dtype.kind in "iu" and x.ndim and x.shape[-1] != 1 and t.shape == (*x.shape[:-1], 1):
+            t = t.reshape(x.shape[:-1])      # a column of labels, as the book's check passes
+        self.t = t
+        xt = _leaf(x)
+        try:
+            out = ops.softmax_cross_entropy(xt, t)
+        except (ValueError, TypeError) as error:
+            raise self._failed(error) from None
+        self.loss = float(out.data)
+        self._keep(out, (xt,))
+        return self.loss
+
+    def backward(self, dout: Any = 1) -> np.ndarray:
+        return self._gradients(dout)[0]
+
+
+class Dropout(_Layer):
+    """The book's dropout: in training, keep each element where a uniform draw exceeds
+    `dropout_ratio` (the rest become 0); at test time (`train_flg=False`), scale by
+    1 - dropout_ratio instead. The draws come from numpy's global random state
+    (`np.random.seed` repeats them); `mask` keeps the last one.
+    """
+
+    def __init__(self, dropout_ratio: float = 0.5) -> None:
+        super().__init__()
+        ratio = check_float(dropout_ratio, "dropout_ratio", "Dropout")
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1], got {dropout_ratio!r}")
+        self.dropout_ratio = ratio
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: Any, train_flg: bool = True) -> np.ndarray:
+        self._start()
+        x = _input(x, "Dropout")
+        xt = _leaf(x)
+        if train_flg:
+            self.mask = np.asarray(np.random.rand(*x.shape) > self.dropout_ratio)
+            out = xt * self.mask
+        else:
+            out = xt * (1.0 - self.dropout_ratio)
+        return self._keep(out, (xt,))
+
+    def backward(self, dout: Any) -> np.ndarray:
+        return self._gradients(dout)[0]
+
+
+class BatchNormalization(_Layer):
+    """The book's batch normalization: gamma * (x - mean) / sqrt(var + 1e-6) + beta.
+
+    x is (N, D), or (N, C, H, W) (any (N, ...)) normalized as (N, -1), so gamma
+    and beta have C*H*W entries, as in the book. With `train_flg=True` the
+    batch's mean and (biased) variance are used and the running averages
+    updated as the book does: running = momentum * running + (1 - momentum) *
+    batch statistic (each a new array), starting from zeros when not given.
+    With `train_flg=False` the running averages are used instead.
+    """
+
+    EPS = 10e-7          # the book's epsilon (1e-6)
+
+    def __init__(self, gamma: np.ndarray, beta: np.ndarray, momentum: float = 0.9,
+                 running_mean: np.ndarray | None = None,
+                 running_var: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.gamma = gamma
+        self.beta = beta
+        self.momentum = check_float(momentum, "momentum", "BatchNormalization")
+        self.input_shape: tuple[int, ...] | None = None
+        self.running_mean = running_mean
+        self.running_var = running_var
+        self.batch_size: int | None = None
+        self.xc: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+        self.dgamma: np.ndarray | None = None
+        self.dbeta: np.ndarray | None = None
+
+    def forward(self, x: Any, train_flg: bool = True) -> np.ndarray:
+        self._start()
+        where = "BatchNormalization"
+        gamma, beta = _param(self.gamma, "gamma", where), _param(self.beta, "beta", where)
+        x = _input(x, where)
+        shape = x.shape
+        if len(shape) < 2:
+            raise ValueError(f"{where}: input must be (N, D) or (N, C, H, W), got shape {shape}")
+        n, d = shape[0], math.prod(shape[1:])
+        for name, p in (("gamma", gamma), ("beta", beta)):
+            if p.size != d or p.ndim > 2:
+                raise ValueError(f"{where}: {name} of shape {p.shape} does not fit input of "
+                                 f"shape {shape} (normalized as ({n}, {d})): expected ({d},)")
+        if self.running_mean is None:
+            self.running_mean = np.zeros(d)
+        if self.running_var is None:
+            self.running_var = np.zeros(d)
+        for name, r in (("running_mean", self.running_mean), ("running_var", self.running_var)):
+            if np.size(r) != d:
+                raise ValueError(f"{where}: {name} of shape {np.shape(r)} does not fit input of "
+                                 f"shape {shape} (normalized as ({n}, {d})): expected ({d},)")
+        self.input_shape = shape
+        xt, gt, bt = _leaf(x), _leaf(gamma), _leaf(beta)
+        rows = xt if x.ndim == 2 else ops.reshape(xt, (n, d))
+        if train_flg:
+            if n == 0:
+                raise ValueError(f"{where}: training mode needs at least one sample, got input "
+                                 f"of shape {shape}")
+            mu = ops.mean(rows, axis=0)
+            xc = rows - mu
+            var = ops.mean(xc * xc, axis=0)
+            std = ops.sqrt(var + self.EPS)
+            xn = xc / std
+            self.batch_size, self.xc, self.std = n, xc.data, std.data
+            m = self.momentum
+            self.running_mean = m * self.running_mean + (1 - m) * mu.data
+            self.running_var = m * self.running_var + (1 - m) * var.data
+        else:
+            xn = (rows - np.reshape(self.running_mean, d)) / np.sqrt(
+                np.reshape(self.running_var, d) + self.EPS)
+        g_row = gt if gamma.shape == (d,) else ops.reshape(gt, (d,))
+        b_row = bt if beta.shape == (d,) else ops.reshape(bt, (d,))
+        out = g_row * xn + b_row
+        if x.ndim != 2:
+            out = ops.reshape(out, shape)
+        return self._keep(out, (xt, gt, bt))
+
+    def backward(self, dout: Any) -> np.ndarray:
+        dx, self.dgamma, self.dbeta = self._gradients(dout)
+        return dx
+
+
+class Convolution(_Layer):
+    """Convolution of x (N, C, H, W) with filters W (FN, C, FH, FW) plus b (FN,): the book's
+    im2col followed by one matrix product (minigrad's `F.conv2d`). Output (N, FN, OH, OW)
+    with OH = (H + 2*pad - FH) // stride + 1; `dW` and `db` after backward.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0) -> None:
+        super().__init__()
+        self.W = W
+        self.b = b
+        self.stride = check_int(stride, "stride", "Convolution")
+        self.pad = check_int(pad, "pad", "Convolution", minimum=0)
+        self.x: np.ndarray | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+
+    def forward(self, x: Any) -> np.ndarray:
+        self._start()
+        W, b = _param(self.W, "W", "Convolution"), _param(self.b, "b", "Convolution")
+        self.x = x = _input(x, "Convolution")
+        xt, Wt, bt = _leaf(x), _leaf(W), _leaf(b)
+        try:
+            out = F.conv2d(xt, Wt, bt, stride=self.stride, padding=self.pad)
+        except (ValueError, TypeError) as error:
+            raise self._failed(error) from None
+        return self._keep(out, (xt, Wt, bt))
+
+    def backward(self, dout: Any) -> np.ndarray:
+        dx, self.dW, self.db = self._gradients(dout)
+        return dx
+
+
+class Pooling(_Layer):
+    """Max pooling of x (N, C, H, W) over pool_h × pool_w windows, `stride` apart.
+
+    As in the book, the padding is zeros (so with pad > 0 a window of negative
+    values gives 0) and the gradient of each window goes to its first
+    maximum in row-major order. Output (N, C, OH, OW), OH = (H + 2*pad -
+    pool_h) // stride + 1.
+    """
+
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
+        super().__init__()
+        self.pool_h = check_int(pool_h, "pool_h", "Pooling")
+        self.pool_w = check_int(pool_w, "pool_w", "Pooling")
+        self.stride = check_int(stride, "stride", "Pooling")
+        self.pad = check_int(pad, "pad", "Pooling", minimum=0)
+        self.x: np.ndarray | None = None
+
+    def forward(self, x: Any) -> np.ndarray:
+        self._start()
+        self.x = x = _input(x, "Pooling")
+        xt = _leaf(x)
+        try:
+            padded = xt
+            if self.pad:             # zeros around the image: a 1x1 im2col with padding
+                if x.ndim != 4:
+                    raise ValueError(f"input must be 4-D (N, C, H, W), got shape {x.shape}")
+                n, c, h, w = x.shape
+                p = self.pad
+                rows = F.im2col(xt, 1, 1, 1, p)                      # (N*Hp*Wp, C)
+                padded = ops.transpose(ops.reshape(rows, (n, h + 2 * p, w + 2 * p, c)),
+                                       (0, 3, 1, 2))
+            out = F.max_pool2d(padded, (self.pool_h, self.pool_w), self.stride)
+        except (ValueError, TypeError) as error:
+            raise self._failed(error) from None
+        return self._keep(out, (xt,))
+
+    def backward(self, dout: Any) -> np.ndarray:
+        return self._gradients(dout)[0]
