@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
@@ -9,15 +10,32 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# One BLAS thread unless told otherwise (BENCH_THREADS=2): on a small shared
-# machine it makes runs repeatable, and every contender gets the same.
-THREADS = os.environ.get("BENCH_THREADS", "1")
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, THREADS)
+# One BLAS thread unless told otherwise (--threads N, or BENCH_THREADS=N): on a small shared
+# machine it makes runs repeatable, and every contender gets the same. Set here before numpy
+# loads (when this module is imported first) and again through threadpoolctl below.
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
 
 import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # run from a checkout
+
+from minigrad._blas import add_threads_argument, blas_threads, limit_blas_threads  # noqa: E402
+
+limit_blas_threads(THREADS)      # also when numpy was imported before this module
+
+
+def parse_args(parser: argparse.ArgumentParser,
+               argv: list[str] | None = None) -> argparse.Namespace:
+    """A benchmark's arguments, with --threads (default: $BENCH_THREADS, else 1) applied."""
+    global THREADS
+    add_threads_argument(parser, default=THREADS,
+                         default_note=", or $BENCH_THREADS; PyTorch gets as many")
+    args = parser.parse_args(argv)
+    THREADS = args.threads
+    limit_blas_threads(THREADS)
+    return args
 
 
 def interleaved(contenders: dict[str, Callable[[], object]], rounds: int,
@@ -64,7 +82,7 @@ def torch_or_none():
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(int(THREADS))
+    torch.set_num_threads(THREADS)
     return torch
 
 
@@ -77,7 +95,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    threads = blas_threads() or os.environ.get("OPENBLAS_NUM_THREADS", "default")
     parts = [f"{cpu}, {os.cpu_count()} cores", f"Python {platform.python_version()}",
              f"numpy {np.__version__}", f"BLAS threads: {threads}"]
     torch = torch_or_none()

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 import numpy as np
-from _harness import interleaved, machine, median, status, table
+from _harness import interleaved, machine, median, parse_args, status, table
 
 from minigrad.models import TwoLayerNet
 
@@ -106,7 +106,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="1,000 steps instead of 10,000")
     parser.add_argument("--steps", type=int, default=STEPS, help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=["with", "without"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_args(parser)
     if args.worker:
         print(json.dumps(memory_worker(args.worker == "with", args.steps)))
     else:

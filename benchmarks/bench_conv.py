@@ -21,7 +21,7 @@ import gc
 import tracemalloc
 
 import numpy as np
-from _harness import interleaved, machine, median, status, table, torch_or_none
+from _harness import interleaved, machine, median, parse_args, status, table, torch_or_none
 
 import minigrad as mg
 from minigrad import functional as F
@@ -308,5 +308,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--without-peers", action="store_true", help="no PyTorch")
-    args = parser.parse_args()
+    args = parse_args(parser)
     print("\n".join(main(args.quick, peers=not args.without_peers)))

@@ -12,7 +12,7 @@ import argparse
 import time
 
 import numpy as np
-from _harness import machine, table, torch_or_none
+from _harness import machine, parse_args, table, torch_or_none
 
 import minigrad as mg
 from minigrad import functional as F
@@ -127,4 +127,4 @@ def main(quick: bool = False) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    print("\n".join(main(parser.parse_args().quick)))
+    print("\n".join(main(parse_args(parser).quick)))

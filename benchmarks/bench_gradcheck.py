@@ -9,7 +9,7 @@ import argparse
 import time
 
 import numpy as np
-from _harness import machine, status, table
+from _harness import machine, parse_args, status, table
 
 import minigrad as mg
 from minigrad.gradcheck import gradcheck
@@ -62,4 +62,4 @@ def main(quick: bool = False) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    print("\n".join(main(parser.parse_args().quick)))
+    print("\n".join(main(parse_args(parser).quick)))

@@ -13,7 +13,7 @@ import gc
 import tracemalloc
 
 import numpy as np
-from _harness import machine, status, table
+from _harness import machine, parse_args, status, table
 from bench_step import IN, LR, OUT, book_step, setup
 
 from minigrad.models import TwoLayerNet
@@ -96,4 +96,4 @@ def main(quick: bool = False) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    print("\n".join(main(parser.parse_args().quick)))
+    print("\n".join(main(parse_args(parser).quick)))

@@ -10,7 +10,7 @@ import argparse
 import timeit
 
 import numpy as np
-from _harness import interleaved, machine, median, status, table, torch_or_none
+from _harness import interleaved, machine, median, parse_args, status, table, torch_or_none
 
 import minigrad as mg
 from minigrad import modes
@@ -110,4 +110,4 @@ def main(quick: bool = False) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    print("\n".join(main(parser.parse_args().quick)))
+    print("\n".join(main(parse_args(parser).quick)))

@@ -11,7 +11,7 @@ import gc
 import sys
 import time
 
-from _harness import machine, status, table
+from _harness import machine, parse_args, status, table
 
 import minigrad as mg
 
@@ -77,4 +77,4 @@ def main(quick: bool = False) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    print("\n".join(main(parser.parse_args().quick)))
+    print("\n".join(main(parse_args(parser).quick)))

@@ -11,7 +11,7 @@ import argparse
 import time
 
 import numpy as np
-from _harness import interleaved, machine, median, status, table, torch_or_none
+from _harness import interleaved, machine, median, parse_args, status, table, torch_or_none
 
 import minigrad as mg
 from minigrad import functional as F
@@ -205,5 +205,5 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--without-peers", action="store_true",
                         help="only the book's code and minigrad in the rounds")
-    args = parser.parse_args()
+    args = parse_args(parser)
     print("\n".join(main(args.quick, peers=not args.without_peers)))

@@ -1,6 +1,6 @@
 """Run every benchmark and print its table: `python benchmarks/run_all.py [--quick]`.
 
-Set BENCH_THREADS to give BLAS (and PyTorch) more than one thread.
+BLAS (and PyTorch) get one thread; `--threads N` or BENCH_THREADS=N gives them more.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-import _harness  # noqa: F401  (thread settings before numpy loads)
+import _harness  # first: thread settings before numpy loads
 import bench_book_loop
 import bench_conv
 import bench_e2e
@@ -26,7 +26,7 @@ BENCHMARKS = [bench_step, bench_overhead, bench_scaling, bench_memory, bench_gra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller sizes")
-    quick = parser.parse_args().quick
+    quick = _harness.parse_args(parser).quick
     for module in BENCHMARKS:
         start = time.perf_counter()
         print("\n".join(module.main(quick)))

@@ -25,6 +25,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a ch
 
 import minigrad as mg
 from minigrad import nn, optim
+from minigrad._blas import add_threads_argument, limit_blas_threads
 from minigrad.gradcheck import gradcheck, gradgradcheck
 
 
@@ -116,7 +117,9 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, float]]:
                         help="seed of the random data and gradient-check points (default: 0)")
     parser.add_argument("--examples", type=int, default=30, metavar="N",
                         help="random examples for the hypothesis property (default: 30)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    limit_blas_threads(args.threads)
     if args.examples < 1:
         parser.error("--examples must be at least 1")
     check_gradient(args.seed)

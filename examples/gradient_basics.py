@@ -20,6 +20,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a ch
 
 import minigrad as mg
 import minigrad.functional as F
+from minigrad._blas import add_threads_argument, limit_blas_threads
 from minigrad.gradcheck import gradient_descent, numerical_gradient
 
 
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.parse_args(argv)
+    add_threads_argument(parser)
+    limit_blas_threads(parser.parse_args(argv).threads)
     np.set_printoptions(precision=6, suppress=True)
     print("1. numerical gradient of x0² + x1²")
     for point in ([3.0, 4.0], [0.0, 2.0], [3.0, 0.0]):

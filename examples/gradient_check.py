@@ -17,6 +17,7 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
+from minigrad._blas import add_threads_argument, limit_blas_threads
 from minigrad.datasets import load_digits
 from minigrad.models import TwoLayerNet
 
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="TwoLayerNet: backprop vs numerical gradient")
     parser.add_argument("--activation", choices=["sigmoid", "relu", "both"], default="both")
     parser.add_argument("--seed", type=int, default=0)
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    limit_blas_threads(args.threads)
     (x_train, t_train), _ = load_digits(one_hot_label=True)
     x_batch, t_batch = x_train[:3], t_train[:3]
     activations = ["sigmoid", "relu"] if args.activation == "both" else [args.activation]

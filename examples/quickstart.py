@@ -10,6 +10,7 @@ import argparse
 import numpy as np
 
 import minigrad as mg
+from minigrad._blas import add_threads_argument, limit_blas_threads
 from minigrad.gradcheck import gradcheck
 
 
@@ -21,7 +22,9 @@ def huber(pred: mg.Tensor, target: np.ndarray | float, delta: float = 1.0) -> mg
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0, help="seed of the random data (default: 0)")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    limit_blas_threads(args.threads)
 
     rng = np.random.default_rng(args.seed)
     x, y = rng.standard_normal((8, 3)), rng.standard_normal(8)

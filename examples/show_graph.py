@@ -16,6 +16,7 @@ import numpy as np
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
 import minigrad as mg
+from minigrad._blas import add_threads_argument, limit_blas_threads
 from minigrad.models import TwoLayerNet
 from minigrad.viz import render, to_dot
 
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
                              "the current folder)")
     parser.add_argument("--dot", action="store_true",
                         help="print the Graphviz DOT text instead of drawing a picture")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
+    limit_blas_threads(args.threads)
 
     loss = two_layer_net_loss()
     if args.dot:

@@ -24,17 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-# One BLAS thread unless told otherwise: this network's matrices are small, and threads
-# that wait for each other on a busy (shared) machine cost many times more than they save.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-import numpy as np  # noqa: E402  (after the thread settings)
+import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-from minigrad import datasets, optim  # noqa: E402
-from minigrad.models import SimpleConvNet  # noqa: E402
+from minigrad import datasets, optim
+from minigrad._blas import add_threads_argument, limit_blas_threads
+from minigrad.models import SimpleConvNet
 
 OPTIMIZERS = {"sgd": optim.SGD, "momentum": optim.Momentum, "adagrad": optim.AdaGrad,
               "rmsprop": optim.RMSprop, "adam": optim.Adam}
@@ -90,6 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save", default=None, metavar="PATH",
                    help="save the trained parameters to this .npz file (save_params)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    add_threads_argument(p)
     args = p.parse_args(argv)
     for key, value in DATASET_DEFAULTS[args.dataset].items():
         if getattr(args, key) is None:
@@ -219,6 +216,7 @@ def plot_filters(before: np.ndarray, after: np.ndarray, path: str) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     args = parse_args(argv)
+    limit_blas_threads(args.threads)
     np.random.seed(args.seed)
     dtype = np.dtype(args.dtype)
     (x_train, t_train), (x_test, t_test) = load_data(args)

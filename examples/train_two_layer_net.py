@@ -30,6 +30,7 @@ import numpy as np
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
 from minigrad import datasets, optim
+from minigrad._blas import add_threads_argument, limit_blas_threads
 from minigrad.models import TwoLayerNet
 
 OPTIMIZERS = {
@@ -139,6 +140,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save", type=output_file, default=None, metavar="PATH",
                    help="save the trained model's parameters to this .npz file")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    add_threads_argument(p)
     args = p.parse_args(argv)
     defaults = DATASET_DEFAULTS[args.dataset]
     if args.optimizer is None:
@@ -253,6 +255,7 @@ def plot(history: dict[str, list[float]], path: str, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     args = parse_args(argv)
+    limit_blas_threads(args.threads)
     np.random.seed(args.seed)
     (x_train, t_train), (x_test, t_test) = load_data(args)
     train_size = x_train.shape[0]

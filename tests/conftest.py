@@ -1,8 +1,17 @@
-"""Hypothesis profiles: "ci" (the default; fixed budget, derandomized) and "thorough"."""
+"""Hypothesis profiles: "ci" (the default; fixed budget, derandomized) and "thorough".
+
+And one BLAS thread for the tests, as for the examples and benchmarks: the tests' matrices
+are small, and on a busy machine BLAS threads waiting for each other make them many times
+slower. Examples run as subprocesses inherit the setting through the environment.
+"""
 
 import os
 
 from hypothesis import HealthCheck, settings
+
+from minigrad._blas import limit_blas_threads
+
+limit_blas_threads(1, quiet=True)
 
 settings.register_profile(
     "ci", max_examples=25, derandomize=True, deadline=None, print_blob=True,

