@@ -18,6 +18,8 @@ from minigrad.datasets import load_mnist, read_idx, write_idx
 from minigrad.functional import cross_entropy_error, softmax
 from minigrad.gradcheck import gradient_descent, numerical_gradient
 from minigrad.models import MultiLayerNet, TwoLayerNet
+from minigrad.optim import SGD, AdaGrad, Adam, Momentum
+from minigrad.util import smooth_curve
 
 MNIST_DIR = Path(os.environ.get("MINIGRAD_TEST_MNIST_DIR")
                  or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
@@ -160,14 +162,11 @@ def test_chapter_6_optimizer_comparison_with_smooth_curve(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from minigrad.optim import SGD, AdaGrad, Adam, Momentum
-    from minigrad.util import smooth_curve
-
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, root=mnist_root,
                                                       download=False)
     train_size = x_train.shape[0]
     batch_size = 128
-    max_iterations = 150                            # the book's 2,000, cut
+    max_iterations = 100                            # the book's 2,000, cut
 
     optimizers = {}
     optimizers["SGD"] = SGD()

@@ -112,7 +112,7 @@ class TwoLayerNet:
         return accuracy
 
     def numerical_gradient(self, x, t):
-        loss_W = lambda W: self.loss(x, t)  # noqa: E731
+        loss_W = lambda W: self.loss(x, t)
 
         grads = {}
         grads['W1'] = numerical_gradient(loss_W, self.params['W1'])
@@ -157,7 +157,7 @@ def test_chapter5_gradient_check(source: str, hidden: int) -> None:
     grad_numerical = network.numerical_gradient(x_batch, t_batch)
     grad_backprop = network.gradient(x_batch, t_batch)
 
-    for key in grad_numerical.keys():  # noqa: SIM118  (as the book writes it)
+    for key in grad_numerical.keys():
         diff = np.average(np.abs(grad_backprop[key] - grad_numerical[key]))
         assert diff < 1e-7, (key, diff)
         assert np.abs(grad_backprop[key]).max() > 1e-4, key       # a gradient to compare
@@ -286,7 +286,7 @@ class SimpleConvNet:
         return acc / x.shape[0]
 
     def numerical_gradient(self, x, t):
-        loss_w = lambda w: self.loss(x, t)  # noqa: E731
+        loss_w = lambda w: self.loss(x, t)
 
         grads = {}
         for idx in (1, 2, 3):
@@ -354,7 +354,7 @@ def test_chapter7_gradient_check() -> None:
         assert diff < 1e-5, (key, diff)
         assert np.abs(grad[key]).max() > 1e-6, key
 
-    loss_w = lambda w: network.loss(X, T)  # noqa: E731
+    loss_w = lambda w: network.loss(X, T)
     for key, val in grad.items():
         fine = numerical_gradient(loss_w, network.params[key], h=1e-6)
         diff = np.average(np.abs(val - fine))
