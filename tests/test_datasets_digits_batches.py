@@ -155,6 +155,6 @@ def test_random_batch_the_books_way() -> None:
 
 
 def test_digits_without_sklearn_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if it were not installed
     with pytest.raises(ImportError, match=r'pip install "minigrad\[examples\]"'):
         load_digits()

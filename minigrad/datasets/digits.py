@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 __all__ = ["load_digits", "stratified_split"]
@@ -54,6 +57,30 @@ def stratified_split(
     return train, test
 
 
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits as (1797, 8, 8) float64 images of integers 0..16 and int64 labels.
+
+    Read straight from the data file scikit-learn ships (importing scikit-learn itself takes
+    seconds); through scikit-learn's own loader where that file is not where it used to be.
+    """
+    try:
+        spec = importlib.util.find_spec("sklearn")
+    except (ImportError, ValueError):        # blocked in sys.modules
+        spec = None
+    if spec is None:
+        raise ImportError('load_digits() needs scikit-learn: pip install "minigrad[examples]" '
+                          "(or: pip install scikit-learn)")
+    for folder in spec.submodule_search_locations or ():
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            table = np.loadtxt(path, delimiter=",")
+            return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits as sklearn_load_digits
+
+    bunch = sklearn_load_digits()
+    return np.asarray(bunch.images), np.asarray(bunch.target).astype(np.int64)
+
+
 def load_digits(
     normalize: bool = True,
     flatten: bool = True,
@@ -75,16 +102,7 @@ def load_digits(
 
     Raises ImportError with install instructions when scikit-learn is missing.
     """
-    try:
-        from sklearn.datasets import load_digits as _sk_load_digits
-    except ImportError as e:
-        raise ImportError(
-            'load_digits() needs scikit-learn: pip install "minigrad[examples]" '
-            "(or: pip install scikit-learn)"
-        ) from e
-    bunch = _sk_load_digits()
-    images = np.asarray(bunch.images)  # (1797, 8, 8) float64 holding integers 0..16
-    labels = np.asarray(bunch.target).astype(np.int64)
+    images, labels = _digits()
     if normalize:
         x = (images / 16.0).astype(np.float32)
     else:
