@@ -259,13 +259,14 @@ def test_p06_in_place_on_a_graph_tensor_records_as_torch(seed: int) -> None:
     x = mg.tensor(x0, requires_grad=True)
     b = mg.tensor(b0, requires_grad=True)
     y = x * 2.0
-    held = y.data
+    held, same = y.data, y
     y += b
     y *= x
     y -= 1.0
     y /= 1.5 + b * b
     y **= 2
     y.backward(g0)
+    assert y is same                                        # the tensor, not a new one
     np.testing.assert_array_equal(held, x0 * 2.0)           # saved values untouched
     xt = torch.tensor(x0, requires_grad=True)
     bt = torch.tensor(b0, requires_grad=True)
