@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))    # run from a checkout
 
-from minigrad._blas import add_threads_argument, blas_threads, limit_blas_threads  # noqa: E402
+from minigrad.blas import add_threads_argument, blas_threads, limit_blas_threads  # noqa: E402
 
 limit_blas_threads(THREADS)      # also when numpy was imported before this module
 

@@ -25,7 +25,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a ch
 
 import minigrad as mg
 from minigrad import nn, optim
-from minigrad._blas import add_threads_argument, limit_blas_threads
+from minigrad.blas import add_threads_argument, limit_blas_threads
 from minigrad.gradcheck import gradcheck, gradgradcheck
 
 

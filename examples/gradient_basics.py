@@ -20,7 +20,7 @@ sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a ch
 
 import minigrad as mg
 import minigrad.functional as F
-from minigrad._blas import add_threads_argument, limit_blas_threads
+from minigrad.blas import add_threads_argument, limit_blas_threads
 from minigrad.gradcheck import gradient_descent, numerical_gradient
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-from minigrad._blas import add_threads_argument, limit_blas_threads
+from minigrad.blas import add_threads_argument, limit_blas_threads
 from minigrad.datasets import load_digits
 from minigrad.models import TwoLayerNet
 

@@ -10,7 +10,7 @@ import argparse
 import numpy as np
 
 import minigrad as mg
-from minigrad._blas import add_threads_argument, limit_blas_threads
+from minigrad.blas import add_threads_argument, limit_blas_threads
 from minigrad.gradcheck import gradcheck
 
 

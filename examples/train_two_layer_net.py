@@ -30,7 +30,7 @@ import numpy as np
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
 from minigrad import datasets, optim
-from minigrad._blas import add_threads_argument, limit_blas_threads
+from minigrad.blas import add_threads_argument, limit_blas_threads
 from minigrad.models import TwoLayerNet
 
 OPTIMIZERS = {

@@ -9,7 +9,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-from minigrad._blas import limit_blas_threads
+from minigrad.blas import limit_blas_threads
 
 limit_blas_threads(1, quiet=True)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from minigrad._blas import ENV_VARS, limit_blas_threads
+from minigrad.blas import ENV_VARS, limit_blas_threads
 
 pytest.importorskip("threadpoolctl")
 
@@ -51,7 +51,7 @@ def blas_threads_of(script: Path, *args: str, env: dict[str, str] | None = None
     clean["PYTHONPATH"] = os.pathsep.join(
         [str(script.parent), str(ROOT), os.environ.get("PYTHONPATH", "")])
     hook = (("_harness", "parse_args") if script.parent == BENCHMARKS
-            else ("minigrad._blas", "limit_blas_threads"))
+            else ("minigrad.blas", "limit_blas_threads"))
     return subprocess.Popen([sys.executable, "-c", PROBE, *hook, str(script), *args],
                             cwd=script.parent, env={**clean, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
