@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import itertools
-import operator
 import re
 import reprlib
 import weakref
@@ -40,7 +38,6 @@ from .modes import (
 
 _mode = modes.grad_mode
 _T = TypeVar("_T", bound="Tensor")          # a method that returns the tensor itself
-_NONE = itertools.repeat(None)     # None, for ever
 
 __all__ = [
     "Tensor", "Function", "tensor", "grad", "no_grad", "enable_grad",
@@ -187,11 +184,13 @@ class Function:
     an input nor the output are constants to higher-order derivatives.
     """
 
-    __slots__ = ("parents", "arguments", "keywords", "saved", "_out_id", "_clock", "below",
-                 "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "arguments", "keywords", "saved", "_out_id",
+                 "_clock", "below", "__dict__")
 
     # Recorded by apply, and set to None by a backward that frees the graph:
     parents: Sequence[Tensor | None]   # per argument: the tensor if it needs a gradient
+    needs_input_grad: Sequence[bool]   # per argument: does it need a gradient? (set before
+    #                                    forward, so a forward saves only what gradients read)
     arguments: tuple[Any, ...]         # the positional arguments as given (tensors, constants)
     keywords: dict[str, Any]           # the keyword arguments, if any
     saved: tuple[Any, ...]             # what save_for_backward kept
@@ -269,12 +268,6 @@ class Function:
                 return p
         return value
 
-    @property
-    def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each argument of apply: does it need a gradient? (In forward too: a
-        forward can save only what the gradients needed will read.)"""
-        return tuple(map(operator.is_not, self.parents, _NONE))
-
     def __repr__(self) -> str:
         return f"<{self.op_name}>"
 
@@ -291,17 +284,21 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         record = False
         arrays: list[Any] = []
         parents: list[Tensor | None] = []
+        needs: list[bool] = []
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg._data)
                 if arg._requires_grad:
                     record = True
                     parents.append(arg)
+                    needs.append(True)
                     continue
             else:
                 arrays.append(arg)
             parents.append(None)
-        ctx.parents = parents                # before forward: it may read needs_input_grad
+            needs.append(False)
+        ctx.parents = parents
+        ctx.needs_input_grad = needs         # before forward, which may read it
         try:
             out = forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
@@ -416,6 +413,7 @@ def _call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
         return fn.apply(*args, **kwargs)
     ctx = fn()
     ctx.parents = (None,) * len(args)           # nothing needs a gradient
+    ctx.needs_input_grad = (False,) * len(args)
     return fn.forward(ctx, *args, **kwargs)
 
 
