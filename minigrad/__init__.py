@@ -1,20 +1,18 @@
 """minigrad: a small graph-based reverse-mode automatic differentiation library on numpy."""
 
 from . import datasets, functional, gradcheck, layers, models, nn, ops, optim, trainer, util, viz
-from .creation import arange, full, ones, ones_like, rand, randn, zeros, zeros_like
-from .engine import (
+from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .dispatch import register
+from .engine import Function, Tensor, grad
+from .func import hessian, hvp, jacobian, jvp, vjp
+from .modes import (
     AnomalyError,
-    Function,
-    Tensor,
     detect_anomaly,
     enable_grad,
-    grad,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
-    tensor,
 )
-from .func import hessian, hvp, jacobian, jvp, vjp
 from .ops import abs as abs  # (as itself: a re-export that stays out of __all__)
 from .ops import (
     argmax,
@@ -63,6 +61,6 @@ __all__ = [
     "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "swapaxes",
     "tanh", "transpose", "where",
     "vjp", "jvp", "jacobian", "hessian", "hvp",
-    "argmax", "argmin", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn",
-    "rand",
+    "register", "argmax", "argmin", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
+    "randn", "rand",
 ]

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from hypothesis.extra import numpy as hnp
 
-from .engine import Function, Tensor, as_array, enable_grad, grad, no_grad
+from .engine import Function, Tensor, as_array, grad
 from .func import jvp, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .modes import enable_grad, no_grad
 
 PROPERTIES = {
     "gradcheck": "first derivatives match finite differences (float64)",
@@ -100,7 +101,8 @@ def _node(out: Tensor) -> Function:
 
 
 def _parents(node: Function) -> Sequence[Tensor | None]:
-    return node.parents or ()
+    """Per argument of the node: the tensor if it needed a gradient, else None."""
+    return [arg if need else None for arg, need in zip(node.arguments, node.needs_input_grad)]
 
 
 class _Case:

@@ -23,7 +23,8 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .engine import Function, _call
+from .dispatch import call
+from .engine import Function
 
 Pair = tuple[int, int]
 Array: TypeAlias = Any       # an ndarray, or a Tensor while a backward is recorded
@@ -104,7 +105,7 @@ class Im2col(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Any:
-        return _call(Col2im, g, ctx.shape, *ctx.args)
+        return call(Col2im, g, ctx.shape, *ctx.args)
 
 
 class Col2im(Function):
@@ -128,7 +129,7 @@ class Col2im(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Any:
-        return _call(Im2col, g, *ctx.args)
+        return call(Im2col, g, *ctx.args)
 
 
 def _layout(x: np.ndarray) -> tuple[int, ...]:
@@ -189,7 +190,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Any:
         (index,) = ctx.saved_tensors                          # a constant
-        return _call(PoolScatter, g, index, ctx.shape, *ctx.args, layout=ctx.layout)
+        return call(PoolScatter, g, index, ctx.shape, *ctx.args, layout=ctx.layout)
 
 
 class PoolScatter(Function):
@@ -221,7 +222,7 @@ class PoolScatter(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Any:
-        return _call(PoolGather, g, ctx.index, *ctx.args)
+        return call(PoolGather, g, ctx.index, *ctx.args)
 
 
 class PoolGather(Function):
@@ -241,4 +242,4 @@ class PoolGather(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Any:
-        return _call(PoolScatter, g, ctx.index, ctx.shape, *ctx.args)
+        return call(PoolScatter, g, ctx.index, ctx.shape, *ctx.args)

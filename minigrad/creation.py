@@ -16,7 +16,8 @@ from numpy.typing import DTypeLike
 from ._checks import check_rng
 from .engine import ArrayLike, Tensor, as_array
 
-__all__ = ["zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn", "rand"]
+__all__ = ["tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "randn",
+           "rand"]
 
 Shape = int | Sequence[int]
 
@@ -29,6 +30,14 @@ def _shape(shape: tuple[Shape, ...], op: str) -> tuple[int, ...]:
         raise TypeError(f"{op}: the shape must be non-negative ints, as {op}(2, 3) or "
                         f"{op}((2, 3)); got {shape!r}")
     return tuple(int(n) for n in items)
+
+
+def tensor(data: ArrayLike, requires_grad: bool = False, dtype: DTypeLike | None = None,
+           name: str | None = None) -> Tensor:
+    """A new tensor holding a copy of `data` (float64 unless data or dtype say otherwise)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    return Tensor(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad, name=name)
 
 
 def _new(array: np.ndarray, requires_grad: bool) -> Tensor:

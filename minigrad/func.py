@@ -24,7 +24,8 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from .engine import Tensor, enable_grad, grad
+from .engine import Tensor, grad
+from .modes import enable_grad
 from .ops import Reshape, reshape, stack
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp"]

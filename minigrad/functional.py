@@ -17,7 +17,8 @@ import numpy as np
 
 from . import conv, ops
 from ._checks import check_reduction
-from .engine import ArrayLike, Tensor, _make, as_array, as_tensor, enable_grad, grad
+from .engine import ArrayLike, Tensor, _make, as_array, as_tensor, grad
+from .modes import enable_grad
 
 __all__ = [
     "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",

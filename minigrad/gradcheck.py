@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, as_array, enable_grad, grad, no_grad
+from .engine import Tensor, as_array, grad
+from .modes import enable_grad, no_grad
 
 __all__ = [
     "numerical_diff", "numerical_gradient", "gradient_descent",

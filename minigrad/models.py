@@ -19,18 +19,10 @@ import numpy as np
 from . import functional as F
 from . import gradcheck, ops
 from ._checks import check_bool, check_float, check_int, check_rng, check_str
-from .engine import (
-    ArrayLike,
-    Tensor,
-    as_array,
-    bump_version,
-    enable_grad,
-    grad,
-    is_grad_enabled,
-    no_grad,
-    release_if_stale,
-)
+from .engine import ArrayLike, Tensor, as_array, grad
+from .modes import enable_grad, is_grad_enabled, no_grad
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
+from .versions import bump_version, release_if_stale
 
 __all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict", "SimpleConvNet", "Loss"]
 

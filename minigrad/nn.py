@@ -27,7 +27,8 @@ from . import conv, ops
 from . import functional as F
 from ._checks import check_bool, check_float, check_int, check_reduction, check_rng
 from .datasets._files import create_temp
-from .engine import ArrayLike, Tensor, as_array, as_tensor, bump_version
+from .engine import ArrayLike, Tensor, as_array, as_tensor
+from .versions import bump_version
 
 __all__ = [
     "Parameter", "Module", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sigmoid", "Tanh",

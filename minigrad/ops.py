@@ -15,18 +15,11 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .engine import (
-    ArrayLike,
-    Axis,
-    Function,
-    Tensor,
-    _call,
-    _make,
-    as_array,
-    bump_version,
-    is_grad_enabled,
-    register,
-)
+from .dispatch import call as _call
+from .dispatch import register
+from .engine import ArrayLike, Axis, Function, Tensor, _make, as_array
+from .modes import is_grad_enabled
+from .versions import bump_version
 
 # What forward and backward compute with: ndarrays (or Python numbers) in a forward; in a
 # backward ndarrays, or Tensors while create_graph=True records it.
@@ -279,6 +272,18 @@ def linear(x: ArrayLike, W: ArrayLike, b: ArrayLike | None = None) -> Tensor:
     return Linear.apply(x, W) if b is None else Linear.apply(x, W, b)
 
 
+class Clone(Function, method="clone"):
+    """A copy of the values that stays in the graph (the gradient passes through)."""
+
+    @staticmethod
+    def forward(ctx: Function, a: Array) -> Array:
+        return np.array(a, copy=True)
+
+    @staticmethod
+    def backward(ctx: Function, g: Array) -> Grads:
+        return g
+
+
 # ------------------------------------------------------------ elementwise
 
 class Exp(Function, method="exp", numpy=np.exp):
@@ -417,9 +422,7 @@ class Relu(Function, method="relu"):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
-        if isinstance(a, Tensor):                # recording: stays a function of a
-            return g * Step.apply(a, False)
-        return np.where(a <= 0, 0, g)            # NaN passes the gradient, as in PyTorch
+        return _call(ReluGrad, g, a)
 
 
 def relu(a: ArrayLike) -> Tensor:
@@ -436,9 +439,7 @@ class Abs(Function, method=("abs", "__abs__"), numpy=np.absolute):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         a, = ctx.saved_tensors
-        if isinstance(a, Tensor):
-            return g * Step.apply(a, True)
-        return g * np.sign(a)
+        return g * _call(Sign, a)
 
 
 def abs(a: ArrayLike) -> Tensor:
@@ -446,19 +447,31 @@ def abs(a: ArrayLike) -> Tensor:
     return Abs.apply(a)
 
 
-class Step(Function):
-    """The derivative of relu (signed=False: 1 where a > 0 or NaN, else 0) or of abs
-    (signed=True: sign(a)), in a's dtype.
-
-    Piecewise constant, so its own gradient is 0; recorded, it keeps the
-    gradients of relu and abs connected to a, and they differentiate again
-    (to zeros, as in PyTorch).
-    """
+class ReluGrad(Function):
+    """relu's backward: g where a > 0 (or NaN, as in PyTorch), else 0, even where g is not
+    finite. A primitive, so that relu differentiates again: linear in g, and its
+    derivative in a is 0 (a stays connected, so second derivatives are zeros)."""
 
     @staticmethod
-    def forward(ctx: Function, a: Array, signed: bool) -> Array:
+    def forward(ctx: Function, g: Array, a: Array) -> Array:
+        ctx.save_for_backward(a)
+        ctx.shape, ctx.dtype = np.shape(a), np.result_type(a)
+        return np.where(a <= 0, 0, g)
+
+    @staticmethod
+    def backward(ctx: Function, gg: Array) -> Grads:
+        a, = ctx.saved_tensors
+        return _call(ReluGrad, gg, a), np.zeros(ctx.shape, ctx.dtype)
+
+
+class Sign(Function):
+    """sign(a), abs's derivative: piecewise constant, so its own gradient is 0; recorded,
+    it keeps abs's gradient connected to a, which then differentiates again (to zeros)."""
+
+    @staticmethod
+    def forward(ctx: Function, a: Array) -> Array:
         ctx.shape, ctx.dtype = a.shape, a.dtype
-        return np.sign(a) if signed else (~(a <= 0)).astype(a.dtype)
+        return np.sign(a)
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
@@ -977,9 +990,7 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         logits, p, t = ctx.saved_tensors
-        if isinstance(logits, Tensor):      # recording: the softmax as a function of logits
-            e = np.exp(logits - ctx.shift)
-            p = e / e.sum(axis=-1, keepdims=True)
+        p = _call(Softmax, logits, ctx.shift, p)   # the kept softmax, a function of the logits
         if ctx.use_labels:
             target = np.zeros(p.shape, dtype=p.dtype)
             target.reshape(ctx.n, -1)[np.arange(ctx.n), t.reshape(-1)] = 1
@@ -992,6 +1003,27 @@ class SoftmaxCrossEntropy(Function):
             g_t = (np.log(np.exp(z).sum(axis=-1, keepdims=True)) - z) * (g / ctx.n)
         # rows need not sum to 1 (an all-zero row masks a sample)
         return (p * t.sum(axis=-1, keepdims=True) - t) * (g / ctx.n), g_t
+
+
+class Softmax(Function):
+    """softmax(x - shift) along the last axis, for a constant shift; `known` is that softmax
+    computed already (by SoftmaxCrossEntropy's forward), used as the result. Through it,
+    SoftmaxCrossEntropy's backward differentiates again."""
+
+    @staticmethod
+    def forward(ctx: Function, x: Array, shift: Array, known: Array = None) -> Array:
+        if np.ndim(x) == 0:
+            raise ValueError("softmax: needs an axis to normalise along, got a 0-d input")
+        if known is None:
+            e = np.exp(x - shift)
+            known = e / e.sum(axis=-1, keepdims=True)
+        ctx.save_for_backward(known)
+        return known
+
+    @staticmethod
+    def backward(ctx: Function, g: Array) -> Grads:
+        p, = ctx.saved_tensors
+        return p * (g - (g * p).sum(axis=-1, keepdims=True))
 
 
 def softmax_cross_entropy(logits: ArrayLike, t: ArrayLike) -> Tensor:

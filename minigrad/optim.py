@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_bool, check_float
-from .engine import Tensor, as_array, bump_version, no_grad
+from .engine import Tensor, as_array
+from .modes import no_grad
+from .versions import bump_version
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from . import optim
 from ._checks import check_bool, check_int, check_str
-from .engine import as_array, no_grad
+from .engine import as_array
+from .modes import no_grad
 
 __all__ = ["Trainer", "OPTIMIZERS"]
 

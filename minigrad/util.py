@@ -15,7 +15,8 @@ import numpy as np
 
 from . import functional as F
 from ._checks import check_int
-from .engine import Tensor, as_array, no_grad
+from .engine import Tensor, as_array
+from .modes import no_grad
 
 __all__ = ["smooth_curve", "shuffle_dataset", "conv_output_size", "im2col", "col2im"]
 

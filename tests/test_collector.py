@@ -9,7 +9,7 @@ import gc
 import numpy as np
 
 import minigrad as mg
-from minigrad import engine
+from minigrad import collector
 
 
 def chain(n: int) -> mg.Tensor:
@@ -20,15 +20,15 @@ def chain(n: int) -> mg.Tensor:
 
 
 def relaxed() -> bool:
-    return gc.get_threshold()[0] == engine._RELAXED
+    return gc.get_threshold()[0] == collector.RELAXED
 
 
 def test_a_big_graph_relaxes_the_collector_until_backward() -> None:
     before = gc.get_threshold()
-    small = chain(engine._PAUSE_AFTER // 2)
+    small = chain(collector.RELAX_AFTER // 2)
     assert gc.get_threshold() == before            # a small graph leaves it alone
     small.backward()
-    big = chain(engine._PAUSE_AFTER + 10)
+    big = chain(collector.RELAX_AFTER + 10)
     assert relaxed() and gc.isenabled()
     big.backward()
     assert gc.get_threshold() == before and gc.isenabled()
@@ -36,7 +36,7 @@ def test_a_big_graph_relaxes_the_collector_until_backward() -> None:
 
 def test_a_big_graph_dropped_without_backward_restores_the_collector() -> None:
     before = gc.get_threshold()
-    big = chain(engine._PAUSE_AFTER + 10)
+    big = chain(collector.RELAX_AFTER + 10)
     assert relaxed()
     del big
     assert gc.get_threshold() == before
@@ -47,7 +47,7 @@ def test_a_dropped_graph_held_by_a_reference_cycle_is_still_collected() -> None:
     before = gc.get_threshold()
     for _ in range(3):
         def step() -> None:
-            y = chain(engine._PAUSE_AFTER + 10)
+            y = chain(collector.RELAX_AFTER + 10)
             try:
                 raise ValueError("aborted")
             except ValueError as e:
@@ -62,7 +62,7 @@ def test_a_dropped_graph_held_by_a_reference_cycle_is_still_collected() -> None:
 def test_a_collector_the_user_turned_off_stays_off() -> None:
     gc.disable()
     try:
-        big = chain(engine._PAUSE_AFTER + 10)
+        big = chain(collector.RELAX_AFTER + 10)
         assert not relaxed()
         big.backward()
         assert not gc.isenabled()
@@ -75,13 +75,13 @@ def test_a_collector_the_user_turned_off_stays_off() -> None:
 def test_gradients_are_the_same_with_the_collector_paused() -> None:
     x = mg.tensor(np.linspace(-1, 1, 5), requires_grad=True)
     y = x
-    for _ in range(engine._PAUSE_AFTER + 10):
+    for _ in range(collector.RELAX_AFTER + 10):
         y = mg.sin(y) * 0.5 + y * 0.5
     (g,) = mg.grad(y.sum(), x)
     with mg.no_grad():                             # the same by finite differences
         def f(v: np.ndarray) -> float:
             z = mg.tensor(v)
-            for _ in range(engine._PAUSE_AFTER + 10):
+            for _ in range(collector.RELAX_AFTER + 10):
                 z = mg.sin(z) * 0.5 + z * 0.5
             return float(z.sum().item())
         eps = 1e-6

@@ -70,8 +70,8 @@ def test_p01_the_book_loss_list_keeps_memory_flat() -> None:
     # a loss in the list is a number and a freed node (under 1 KB)
     assert grown / 200 < 2_000, f"{grown / 200:.0f} bytes kept per step"
     assert all(isinstance(loss, Loss) for loss in kept)
-    assert all(loss.op.parents is None for loss in kept[:-1])     # graphs released
-    assert kept[-1].op.parents is not None                        # the last can still backward
+    assert all(loss.op.arguments is None for loss in kept[:-1])   # graphs released
+    assert kept[-1].op.arguments is not None                      # the last can still backward
 
 
 def test_p01_the_book_loss_list_plots_and_smooths(tmp_path: Path) -> None:
@@ -110,12 +110,12 @@ def test_p01_book_losses_still_backward_and_a_released_one_says_why() -> None:
 
     first = network.loss(x, t)
     second = network.loss(x, t)          # no update between: the first stays usable
-    assert first.op.parents is not None
+    assert first.op.arguments is not None
     (first + second).backward(retain_graph=True)
     with mg.no_grad():
         network.W2 -= 0.1                # an update: a backward through them could only fail
     third = network.loss(x, t)           # so the network releases their graphs
-    assert first.op.parents is None and second.op.parents is None
+    assert first.op.arguments is None and second.op.arguments is None
     with pytest.raises(RuntimeError, match=RELEASED):
         (third + first).backward()
 
@@ -129,7 +129,7 @@ def test_p01_multilayernet_losses_release_and_convert_too() -> None:
         grads = network.gradient(x, t)
         optimizer.update(network.params, grads)
         losses.append(network.loss(x, t))
-    assert all(loss.op.parents is None for loss in losses[:-1])
+    assert all(loss.op.arguments is None for loss in losses[:-1])
     assert np.asarray(losses).shape == (5,)
 
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import engine
-from minigrad.engine import Function, Tensor, register
+from minigrad import dispatch
+from minigrad.dispatch import register
+from minigrad.engine import Function, Tensor
 from minigrad.gradcheck import gradcheck, gradgradcheck
 
 
@@ -19,18 +20,18 @@ from minigrad.gradcheck import gradcheck, gradgradcheck
 def restored() -> Iterator[None]:
     """Tensor's attributes and numpy's dispatch tables as they were before the test."""
     attributes = dict(vars(Tensor))
-    ufuncs, functions = dict(engine.UFUNCS), dict(engine.FUNCTIONS)
+    ufuncs, functions = dict(dispatch.UFUNCS), dict(dispatch.FUNCTIONS)
     yield
     for name in set(vars(Tensor)) - set(attributes):
         delattr(Tensor, name)
-    engine.UFUNCS.clear()
-    engine.UFUNCS.update(ufuncs)
-    engine.FUNCTIONS.clear()
-    engine.FUNCTIONS.update(functions)
+    dispatch.UFUNCS.clear()
+    dispatch.UFUNCS.update(ufuncs)
+    dispatch.FUNCTIONS.clear()
+    dispatch.FUNCTIONS.update(functions)
 
 
 def test_a_toy_op_is_a_function_a_method_and_numpy_dispatch(restored: None) -> None:
-    assert not hasattr(Tensor, "expm1") and np.expm1 not in engine.UFUNCS
+    assert not hasattr(Tensor, "expm1") and np.expm1 not in dispatch.UFUNCS
 
     class Expm1(Function, method="expm1", numpy=np.expm1):
         """exp(a) - 1, exact for small a."""
@@ -78,7 +79,7 @@ def test_a_name_taken_already_is_refused_and_nothing_changes(restored: None) -> 
     with pytest.raises(ValueError, match=r"Tensor\.twice is defined already"):
         register(method=("twice", "twice"))(lambda a: a)
     assert dict(vars(Tensor)) == before
-    assert engine.UFUNCS[np.exp] is mg.ops.Exp.apply
+    assert dispatch.UFUNCS[np.exp] is mg.ops.Exp.apply
 
 
 def test_functional_and_ops_check_targets_alike() -> None:

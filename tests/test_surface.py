@@ -1,8 +1,8 @@
 """Tensor's surface as a reader and a type checker see it matches the one that runs.
 
-engine.py declares, in an `if TYPE_CHECKING:` block of class Tensor, every operator and method
-that is attached to Tensor from the ops' declarations. These tests parse that block and compare
-it with the runtime class in both directions.
+declarations.py declares, in class TensorMethods (under `if TYPE_CHECKING:`), every operator
+and method that the ops attach to Tensor. These tests parse it and engine.py's class Tensor,
+and compare them with the runtime class in both directions.
 """
 
 from __future__ import annotations
@@ -12,16 +12,19 @@ import inspect
 from pathlib import Path
 
 import minigrad as mg
-from minigrad import engine
+from minigrad import declarations, engine
 
-SOURCE = Path(engine.__file__).read_text()
+
+def _class(module: object, name: str) -> ast.ClassDef:
+    tree = ast.parse(Path(module.__file__).read_text())    # type: ignore[attr-defined]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return node
+    raise AssertionError(f"{module.__name__} has no class {name}")      # type: ignore[attr-defined]
 
 
 def _tensor_class() -> ast.ClassDef:
-    for node in ast.parse(SOURCE).body:
-        if isinstance(node, ast.ClassDef) and node.name == "Tensor":
-            return node
-    raise AssertionError("engine.py has no class Tensor")
+    return _class(engine, "Tensor")
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -29,14 +32,10 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def _declared() -> dict[str, ast.FunctionDef]:
-    """The functions declared under `if TYPE_CHECKING:` in class Tensor."""
-    found: dict[str, ast.FunctionDef] = {}
-    for node in _tensor_class().body:
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef):
-                    found[item.name] = item
-    assert found, "class Tensor has no `if TYPE_CHECKING:` block of declarations"
+    """The methods declared in declarations.TensorMethods."""
+    found = {item.name: item for item in _class(declarations, "TensorMethods").body
+             if isinstance(item, ast.FunctionDef)}
+    assert found, "declarations.py declares no methods"
     return found
 
 
@@ -92,13 +91,16 @@ def test_declared_parameters_match_the_runtime_ones() -> None:
         if isinstance(runtime, property):
             continue
         params = list(inspect.signature(runtime).parameters.values())
-        assert not any(p.kind is p.VAR_KEYWORD for p in params), \
+        variadic = [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD]
+        assert [p.kind for p in params] != variadic, \
             f"Tensor.{name} shows (*args, **kwargs), not its parameters"
         declared = node.args
         names = [a.arg for a in declared.posonlyargs + declared.args][1:]
         if declared.vararg is not None:
             names.append("*" + declared.vararg.arg)
-        runtime_names = [("*" if p.kind is p.VAR_POSITIONAL else "") + p.name
+        if declared.kwarg is not None:
+            names.append("**" + declared.kwarg.arg)
+        runtime_names = [{p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "") + p.name
                          for p in params][1:]
         if name.startswith("__"):           # an operator: its operand is `other` by convention
             assert len(names) == len(runtime_names), f"Tensor.{name}: declared {names}, runs " \
