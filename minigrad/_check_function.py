@@ -18,8 +18,8 @@ from hypothesis.errors import Unsatisfiable
 from hypothesis.extra import numpy as hnp
 
 from .engine import Function, Tensor, as_array, enable_grad, grad, no_grad
-from .func import jvp, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .transforms import jvp, vjp
 
 PROPERTIES = {
     "gradcheck": "first derivatives match finite differences (float64)",
