@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from minigrad import files
 from minigrad.files import TEMP_SUFFIX, check_folder, open_atomic, path_error, write_atomic
 
 
@@ -84,19 +85,22 @@ def test_errors_name_the_users_path_never_the_temp_file(tmp_path: Path) -> None:
     assert os.listdir(folder) == [] and os.listdir(tmp_path) == ["a-folder"]
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="needs a folder the user cannot write to")
-def test_an_unwritable_folder_is_named(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        with pytest.raises(PermissionError) as info:
-            write_atomic(locked / "out.bin", b"x", where="save")
-    finally:
-        locked.chmod(0o700)
-    assert info.value.filename == str(locked / "out.bin")
+def test_a_failing_rename_is_named_and_cleaned_up(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+
+    def refuse(src: str, dst: str) -> None:             # as the OS words it: both names
+        raise PermissionError(13, "Permission denied", os.fspath(src), os.fspath(dst))
+
+    monkeypatch.setattr(files.os, "replace", refuse)
+    with pytest.raises(PermissionError) as info:
+        write_atomic(path, b"new", where="save")
+    monkeypatch.undo()
+    assert info.value.filename == str(path) and info.value.filename2 is None
     assert str(info.value).startswith("[Errno 13] save: Permission denied")
+    assert TEMP_SUFFIX not in str(info.value)
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["out.bin"]
 
 
 def test_path_error_keeps_the_kind_of_error() -> None:
