@@ -1,10 +1,11 @@
 """minigrad: a small graph-based reverse-mode automatic differentiation library on numpy."""
 
-from . import datasets, functional, gradcheck, layers, models, nn, ops, optim, trainer, util, viz
+import typing as _typing
+
+from . import functional, gradcheck, layers, models, nn, ops, optim, trainer, util
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .dispatch import register
 from .engine import Function, Tensor, grad
-from .func import hessian, hvp, jacobian, jvp, vjp
 from .modes import (
     AnomalyError,
     detect_anomaly,
@@ -46,8 +47,26 @@ from .ops import (
 from .ops import max as max
 from .ops import min as min
 from .ops import sum as sum
+from .transforms import hessian, hvp, jacobian, jvp, vjp
 
 __version__ = "0.1.0"
+
+# minigrad.datasets (downloads: urllib, http, ssl) and minigrad.viz (subprocess) are loaded on
+# first use, `mg.datasets` or `import minigrad.datasets` alike: most programs need neither.
+_LAZY_MODULES = ("datasets", "viz")
+
+if _typing.TYPE_CHECKING:
+    from . import datasets, viz
+else:
+    def __getattr__(name: str) -> object:
+        if name in _LAZY_MODULES:
+            import importlib
+
+            return importlib.import_module(f"{__name__}.{name}")   # binds minigrad.<name>
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_LAZY_MODULES))
 
 # `from minigrad import *` leaves Python's own abs, max, min and sum alone: minigrad's are
 # mg.abs, mg.max, mg.min and mg.sum (imported `as` themselves, so type checkers see them).

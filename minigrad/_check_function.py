@@ -1,4 +1,4 @@
-"""The machinery behind minigrad.testing.check_function and check_grads.
+"""minigrad.testing's check_function and check_grads (import them from there).
 
 check_function runs a user's Function on the example arguments and on
 hypothesis-drawn variants of them, and checks one property at a time,
@@ -18,9 +18,9 @@ from hypothesis.errors import Unsatisfiable
 from hypothesis.extra import numpy as hnp
 
 from .engine import Function, Tensor, as_array, grad
-from .func import jvp, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .modes import enable_grad, no_grad
+from .transforms import jvp, vjp
 
 PROPERTIES = {
     "gradcheck": "first derivatives match finite differences (float64)",
@@ -341,6 +341,32 @@ def check_function(fn: type[Function], *args: Any, kwargs: dict[str, Any] | None
                    max_examples: int = 10, skip: Sequence[str] = (), seed: int | None = None,
                    max_side: int = 4, raise_exception: bool = True,
                    verbose: bool = False) -> FunctionReport:
+    """Check a Function in one call, on the example arguments and on drawn variants of them.
+
+        report = check_function(Cube, np.array([0.5, -1.2, 2.0]))
+
+    Floating-point ndarrays (and Tensors that require grad) among `args` are
+    the inputs to differentiate; everything else (integer labels, masks,
+    axes, shapes, Tensors without grad) is passed unchanged. Hypothesis draws
+    up to `max_examples` variants: the same number of dimensions with sides
+    changed consistently (equal sides stay equal, sides of constant arrays
+    stay fixed), some axes set to 1 or leading axes dropped where the forward
+    accepts that (broadcasting), and values taken from the example's own,
+    scaled by up to ±2% (so they stay in its domain and away from the kinks
+    it avoids). Variants the forward rejects are skipped. Called inside a
+    hypothesis test, it checks only the arguments given (the test draws them).
+
+    Properties, each reported as SUCCESS, FAIL or SKIPPED (`skip=`):
+    gradcheck and gradgradcheck (float64 finite differences); float32
+    (float32 in, float32 out, and the backward's own gradients float32);
+    grad_shapes (one gradient per input, shaped like it or like a shape it
+    broadcasts to); needs_input_grad (each gradient is the same when its
+    input is the only one requiring grad); no_grad (nothing recorded, same
+    values); no_mutation (forward and backward leave inputs, saved values
+    and g unchanged). Returns the report (a dict); raises CheckFunctionError,
+    an AssertionError carrying the whole report, if a property fails and
+    `raise_exception` is true. `verbose=True` prints the report.
+    """
     if not (isinstance(fn, type) and issubclass(fn, Function)):
         raise TypeError(f"check_function: expected a minigrad.Function subclass, got {fn!r}")
     unknown = set(skip) - set(PROPERTIES)
@@ -427,6 +453,14 @@ def _fail(mode: str, order: int, analytical: float | np.ndarray, numerical: floa
 def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
                 modes: Sequence[str] = ("fwd", "rev"), *, atol: float = 1e-5,
                 rtol: float = 1e-3, eps: float = 1e-6, seed: int = 0) -> None:
+    """Check derivatives of f at args up to `order`, in forward and reverse mode, as JAX's.
+
+    "fwd" compares `minigrad.jvp` along a random direction u with a central
+    difference; "rev" compares ⟨vjp(v), u⟩ with ⟨v, central difference⟩ for
+    a random v. For order > 1 the same checks run on the jvp and vjp
+    themselves (as functions of args, built with create_graph=True). Raises
+    GradcheckError (an AssertionError) on the first disagreement.
+    """
     if order < 1:
         raise ValueError(f"check_grads: order must be at least 1, got {order}")
     bad = set(modes) - {"fwd", "rev"}
@@ -465,3 +499,9 @@ def _check_grads(f: Callable[..., Any], xs: list[np.ndarray], order: int, level:
                 out, fn = vjp(f, *a, create_graph=True)
                 return fn(tuple(cot) if isinstance(out, tuple) else cot[0])
             _check_grads(f_vjp, xs, order, level + 1, modes, atol, rtol, eps, rng)
+
+
+# Public as minigrad.testing's: help(), reprs and tracebacks say so.
+for _public in (check_function, check_grads, CheckFunctionError, FunctionReport):
+    _public.__module__ = "minigrad.testing"
+del _public

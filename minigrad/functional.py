@@ -31,6 +31,15 @@ def _values(x: ArrayLike) -> np.ndarray:
     return np.asarray(as_array(x))
 
 
+def _check_same_shape(where: str, y_name: str, y: ArrayLike, t_name: str, t: ArrayLike) -> None:
+    """Refuse predictions and targets of different shapes (a silent broadcast of (N, 1)
+    against (N,) would compare every prediction with every target)."""
+    y_shape, t_shape = np.shape(_values(y)), np.shape(_values(t))
+    if y_shape != t_shape:
+        raise ValueError(f"{where}: {y_name} has shape {y_shape} but {t_name} has shape "
+                         f"{t_shape}; they must match (reshape one of them)")
+
+
 # The fused primitives and the activations that are primitives already.
 linear = ops.linear
 softmax_cross_entropy = ops.softmax_cross_entropy
@@ -101,10 +110,7 @@ def mean_squared_error(y: ArrayLike, t: ArrayLike) -> Tensor:
     y and t must have the same shape: a silent broadcast of, say, (N, 1)
     against (N,) would compare every prediction with every target.
     """
-    y_shape, t_shape = np.shape(_values(y)), np.shape(_values(t))
-    if y_shape != t_shape:
-        raise ValueError(f"mean_squared_error: y has shape {y_shape} but t has shape {t_shape}; "
-                         "they must match (reshape one of them)")
+    _check_same_shape("mean_squared_error", "y", y, "t", t)
     d = as_tensor(y) - t
     return 0.5 * ops.sum(d * d)
 
@@ -184,10 +190,7 @@ def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> Te
     prediction with every target (PyTorch warns; minigrad refuses).
     """
     check_reduction(reduction, "mse_loss")
-    y_shape, t_shape = np.shape(_values(input)), np.shape(_values(target))
-    if y_shape != t_shape:
-        raise ValueError(f"mse_loss: input has shape {y_shape} but target has shape {t_shape}; "
-                         "they must match (reshape one of them)")
+    _check_same_shape("mse_loss", "input", input, "target", target)
     d = as_tensor(input) - target
     return _reduced(d * d, reduction)
 

@@ -18,7 +18,6 @@ import os
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
@@ -26,8 +25,8 @@ import numpy as np
 from . import conv, ops
 from . import functional as F
 from ._checks import check_bool, check_float, check_int, check_reduction, check_rng
-from .datasets._files import create_temp
 from .engine import ArrayLike, Tensor, as_array, as_tensor
+from .files import open_atomic, path_error
 from .versions import bump_version
 
 __all__ = [
@@ -309,32 +308,19 @@ class Module:
         saving leaves any previous file untouched; it gets the permissions of
         any new file (0o666 less the umask). `path` is used as given (no
         ".npz" is appended). Errors name `path`, never the temporary file.
+        (The writing is `minigrad.files.open_atomic`.)
         """
         where = f"{type(self).__name__}.save"
         path = os.fspath(path)
         state = self.state_dict()
-        target = Path(os.path.abspath(path))
-        if target.is_dir():
+        if os.path.isdir(path):
             raise IsADirectoryError(errno.EISDIR, f"{where}: the path is a folder; give a file "
                                     f"name such as {os.path.join(path, 'model.npz')}", path)
-        if not target.parent.is_dir():
-            raise FileNotFoundError(errno.ENOENT, f"{where}: the folder {target.parent} does "
-                                    "not exist", path)
-        try:
-            fd, temp = create_temp(target)
-        except OSError as e:
-            raise _naming(e, where, path) from e
-        try:
-            with os.fdopen(fd, "wb") as f:
+        with open_atomic(path, where=where) as f:
+            try:
                 _write_npz(f, state)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, target)
-        except BaseException as e:
-            temp.unlink(missing_ok=True)
-            if isinstance(e, OSError):
-                raise _naming(e, where, path) from e
-            raise
+            except OSError as e:
+                raise path_error(e, path, where) from e
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
         """Load parameters and buffers saved by `save` (checked as by `load_state_dict`).
@@ -350,7 +336,7 @@ class Module:
             with open(path, "rb") as f:
                 head = f.read(4)
         except OSError as e:
-            raise _naming(e, where, path) from e
+            raise path_error(e, path, where) from e
         if head != b"PK\x03\x04":
             found = "an empty file" if not head else f"it starts with {head!r}"
             raise ValueError(f"{not_ours}: {found}, not a zip archive")
@@ -420,17 +406,6 @@ def _held_layers(value: Any, where: str, depth: int = 0) -> Iterator[tuple[str, 
     elif depth < 4 and isinstance(value, dict):
         for key, item in value.items():
             yield from _held_layers(item, f"{where}[{key!r}]", depth + 1)
-
-
-def _naming(e: OSError, where: str, path: str) -> OSError:
-    """`e` again, as the same kind of OSError, but naming the user's `path` (and `where`)."""
-    reason = e.strerror or str(e) or type(e).__name__
-    try:
-        named = type(e)(e.errno, f"{where}: {reason}", path) if e.errno else type(e)(
-            f"{where}: {reason}: {path!r}")
-    except TypeError:                               # a subclass with another constructor
-        named = OSError(e.errno, f"{where}: {reason}", path)
-    return named
 
 
 def _write_npz(f: Any, state: dict[str, np.ndarray]) -> None:

@@ -10,7 +10,9 @@
 Strategies draw float64 arrays with bounded values (no NaN or infinity),
 optionally kept away from kinks and poles, in shapes that broadcast against
 each other. `programs()` draws whole random differentiable programs, used to
-fuzz the engine itself. Needs `hypothesis` (the `dev` extra).
+fuzz the engine itself. `check_function` checks a Function of your own in one
+call, `check_grads` a function's derivatives to any order (as JAX's). Needs
+`hypothesis` (the `dev` extra).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ except ImportError as e:                    # hypothesis is a test dependency, n
                       name=e.name) from e
 
 from . import ops
+from ._check_function import CheckFunctionError, FunctionReport, check_function, check_grads
 from .engine import Tensor
 from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "floats", "shapes", "grad_arrays", "grad_tensors", "broadcastable_shapes",
     "broadcastable_arrays", "assert_gradcheck", "assert_gradgradcheck", "Program", "programs",
+    "check_function", "check_grads", "CheckFunctionError", "FunctionReport",
 ]
 
 
@@ -288,61 +292,3 @@ def programs(draw: st.DrawFn, *, max_inputs: int = 3, max_steps: int = 6,
         outputs.append(draw(st.integers(0, last - 1)))
     arrays = [draw(grad_arrays(s, min_value=-1.5, max_value=1.5)) for s in input_shapes]
     return Program(input_shapes, steps, outputs), arrays
-
-
-# ------------------------------------------------------------ checking a Function, checking grads
-
-from . import _check_function  # noqa: E402  (kept beside the code that uses it)
-from ._check_function import CheckFunctionError, FunctionReport  # noqa: E402  (re-exported)
-from .engine import Function  # noqa: E402
-
-__all__ += ["check_function", "check_grads", "CheckFunctionError", "FunctionReport"]
-
-
-def check_function(fn: type[Function], *args: Any, kwargs: dict[str, Any] | None = None,
-                   max_examples: int = 10, skip: Sequence[str] = (), seed: int | None = None,
-                   max_side: int = 4, raise_exception: bool = True,
-                   verbose: bool = False) -> FunctionReport:
-    """Check a Function in one call, on the example arguments and on drawn variants of them.
-
-        report = check_function(Cube, np.array([0.5, -1.2, 2.0]))
-
-    Floating-point ndarrays (and Tensors that require grad) among `args` are
-    the inputs to differentiate; everything else (integer labels, masks,
-    axes, shapes, Tensors without grad) is passed unchanged. Hypothesis draws
-    up to `max_examples` variants: the same number of dimensions with sides
-    changed consistently (equal sides stay equal, sides of constant arrays
-    stay fixed), some axes set to 1 or leading axes dropped where the forward
-    accepts that (broadcasting), and values taken from the example's own,
-    scaled by up to ±2% (so they stay in its domain and away from the kinks
-    it avoids). Variants the forward rejects are skipped. Called inside a
-    hypothesis test, it checks only the arguments given (the test draws them).
-
-    Properties, each reported as SUCCESS, FAIL or SKIPPED (`skip=`):
-    gradcheck and gradgradcheck (float64 finite differences); float32
-    (float32 in, float32 out, and the backward's own gradients float32);
-    grad_shapes (one gradient per input, shaped like it or like a shape it
-    broadcasts to); needs_input_grad (each gradient is the same when its
-    input is the only one requiring grad); no_grad (nothing recorded, same
-    values); no_mutation (forward and backward leave inputs, saved values
-    and g unchanged). Returns the report (a dict); raises CheckFunctionError,
-    an AssertionError carrying the whole report, if a property fails and
-    `raise_exception` is true. `verbose=True` prints the report.
-    """
-    return _check_function.check_function(
-        fn, *args, kwargs=kwargs, max_examples=max_examples, skip=skip, seed=seed,
-        max_side=max_side, raise_exception=raise_exception, verbose=verbose)
-
-
-def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
-                modes: Sequence[str] = ("fwd", "rev"), *, atol: float = 1e-5,
-                rtol: float = 1e-3, eps: float = 1e-6, seed: int = 0) -> None:
-    """Check derivatives of f at args up to `order`, in forward and reverse mode, as JAX's.
-
-    "fwd" compares `minigrad.jvp` along a random direction u with a central
-    difference; "rev" compares ⟨vjp(v), u⟩ with ⟨v, central difference⟩ for
-    a random v. For order > 1 the same checks run on the jvp and vjp
-    themselves (as functions of args, built with create_graph=True). Raises
-    GradcheckError (an AssertionError) on the first disagreement.
-    """
-    _check_function.check_grads(f, args, order, modes, atol=atol, rtol=rtol, eps=eps, seed=seed)

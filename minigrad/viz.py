@@ -26,7 +26,6 @@ import inspect
 import os
 import shutil
 import subprocess
-import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .engine import Function, Tensor, as_array
+from .files import check_folder, write_atomic
 
 __all__ = ["to_dot", "render", "GraphvizError", "GraphvizNotFoundError"]
 
@@ -242,16 +242,16 @@ def render(tensor: Tensor, path: str | os.PathLike[str], **to_dot_options: Any) 
     """Draw the graph behind `tensor` into an .svg or .png file; returns the path.
 
     Runs Graphviz's `dot` on `to_dot(tensor, **to_dot_options)`. The picture
-    is written to a temporary file beside `path` and then moved into place,
-    so `path` never holds a half-written picture.
+    is written to a temporary file beside `path` and then moved into place
+    (`minigrad.files.write_atomic`), so `path` never holds a half-written
+    picture.
     """
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"render: cannot write a {path.suffix or 'suffix-less'!r} file "
                          f"({path}); give a path ending in .svg or .png")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"render: the folder {path.parent} does not exist")
+    check_folder(path, where="render")                  # before running dot
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizNotFoundError(
@@ -267,12 +267,4 @@ def render(tensor: Tensor, path: str | os.PathLike[str], **to_dot_options: Any) 
         stderr = result.stderr.decode("utf-8", "replace").strip()
         raise GraphvizError(f"render: `dot -T{fmt}` failed (exit status "
                             f"{result.returncode}) drawing {path.name}: {stderr}")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(result.stdout)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, result.stdout, where="render")

@@ -137,7 +137,7 @@ def test_errors_are_raised_at_call_time() -> None:
         minibatches(x, np.zeros(9), 2)
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         minibatches(x, np.zeros(10), 0)
-    with pytest.raises(TypeError, match="batch_size must be an integer, got 2.5"):
+    with pytest.raises(TypeError, match="batch_size must be an integer, got float 2.5"):
         minibatches(x, np.zeros(10), 2.5)
     with pytest.raises(TypeError, match="rng must be a numpy Generator, an integer seed or None"):
         minibatches(x, np.zeros(10), 2, rng="seed")

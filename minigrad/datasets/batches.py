@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from minigrad._checks import check_rng
+from minigrad._checks import check_int, check_rng
 
 __all__ = ["minibatches", "random_batch"]
 
@@ -19,18 +18,13 @@ def _as_generator(rng: Any, where: str) -> Any:
     return np.random.default_rng() if generator is None else generator
 
 
-def _check(x: np.ndarray, t: np.ndarray, batch_size: int) -> int:
-    try:
-        size = operator.index(batch_size)
-    except TypeError:
-        raise TypeError(f"minibatches: batch_size must be an integer, got {batch_size!r}") from None
-    if isinstance(batch_size, bool) or size < 1:
-        raise ValueError(f"minibatches: batch_size must be at least 1, got {batch_size!r}")
+def _check(x: np.ndarray, t: np.ndarray, batch_size: int, where: str) -> int:
+    size = check_int(batch_size, "batch_size", where)
     if x.ndim == 0 or t.ndim == 0:
-        raise ValueError("minibatches: x and t must be arrays with one sample per row, not scalars")
+        raise ValueError(f"{where}: x and t must be arrays with one sample per row, not scalars")
     if len(x) != len(t):
         raise ValueError(
-            f"minibatches: x and t must have the same number of samples: x has {len(x)}, "
+            f"{where}: x and t must have the same number of samples: x has {len(x)}, "
             f"t has {len(t)}"
         )
     return size
@@ -54,7 +48,7 @@ def minibatches(
     """
     x = np.asarray(x)
     t = np.asarray(t)
-    size = _check(x, t, batch_size)
+    size = _check(x, t, batch_size, "minibatches")
     gen = _as_generator(rng, "minibatches") if shuffle else None
     return _iterate(x, t, size, gen, drop_last)
 
@@ -84,7 +78,7 @@ def random_batch(
     """One batch drawn at random with replacement: the book's ``np.random.choice`` way."""
     x = np.asarray(x)
     t = np.asarray(t)
-    size = _check(x, t, batch_size)
+    size = _check(x, t, batch_size, "random_batch")
     if len(x) == 0:
         raise ValueError("cannot draw a batch from an empty dataset")
     mask = _as_generator(rng, "random_batch").choice(len(x), size)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_digits", "stratified_split"]
+from ._format import Split, as_split
 
-Split = tuple[np.ndarray, np.ndarray]
+__all__ = ["load_digits", "stratified_split"]
 
 
 def stratified_split(
@@ -103,14 +103,7 @@ def load_digits(
     Raises ImportError with install instructions when scikit-learn is missing.
     """
     images, labels = _digits()
-    if normalize:
-        x = (images / 16.0).astype(np.float32)
-    else:
-        x = images.astype(np.uint8)
-    n = len(x)
-    x = x.reshape(n, -1) if flatten else x.reshape(n, 1, 8, 8)
-    t: np.ndarray = labels
-    if one_hot_label:
-        t = np.eye(10, dtype=np.float32)[labels]
+    x, t = as_split(images, labels, max_value=16.0, num_classes=10, normalize=normalize,
+                    flatten=flatten, one_hot_label=one_hot_label)
     train, test = stratified_split(labels, test_size, seed)
     return (x[train], t[train]), (x[test], t[test])

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._files import create_temp
+from minigrad.files import open_atomic
 
 __all__ = ["DownloadError", "download", "sha256_of", "STALL_TIMEOUT"]
 
@@ -66,35 +66,30 @@ def _progress_bar(total: int | None, desc: str, enabled: bool | None) -> Any:
 
 
 def _fetch(url: str, dest: Path, sha256: str, timeout: float, progress: bool | None) -> None:
-    """Download ``url`` into a temp file beside ``dest``, verify it, then rename it to ``dest``."""
+    """Download ``url`` into a temp file beside ``dest``, verify it, then rename it to ``dest``
+    (`minigrad.files.open_atomic`: on any failure the temp file is removed)."""
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    fd, tmp = create_temp(dest)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
-            length = resp.headers.get("Content-Length")
-            total = int(length) if length and length.strip().isdigit() else None
-            digest = hashlib.sha256()
-            received = 0
-            bar = _progress_bar(total, dest.name, progress)
-            try:
-                while chunk := resp.read(_CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
-            finally:
+    with open_atomic(dest) as out, urllib.request.urlopen(request, timeout=timeout) as resp:
+        length = resp.headers.get("Content-Length")
+        total = int(length) if length and length.strip().isdigit() else None
+        digest = hashlib.sha256()
+        received = 0
+        bar = _progress_bar(total, dest.name, progress)
+        try:
+            while chunk := resp.read(_CHUNK):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
                 if bar is not None:
-                    bar.close()
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
         if total is not None and received != total:
             raise _BadContent(f"connection closed after {received} of {total} bytes")
         got = digest.hexdigest()
         if got != sha256.lower():
             raise _BadContent(f"SHA-256 mismatch: expected {sha256.lower()}, got {got}")
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def download(

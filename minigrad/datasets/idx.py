@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ._files import write_atomic
+from minigrad.files import write_atomic
 
 __all__ = ["IDXError", "read_idx", "write_idx", "IDX_TYPES"]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._format import Split, as_split
 from .download import DownloadError, download
 from .idx import IDXError, read_idx
 
@@ -37,7 +38,6 @@ __all__ = [
     "load_fashion_mnist",
 ]
 
-Split = tuple[np.ndarray, np.ndarray]
 
 _ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 _ROLE_WORDS = {
@@ -311,17 +311,8 @@ def _read_split(
             f"found values from {labels.min()} to {labels.max()}"
             + _delete_hint(labels_path)
         )
-    n, rows, cols = images.shape
-    if normalize:
-        x = images.astype(np.float32)
-        x /= 255.0
-    else:
-        x = images
-    x = x.reshape(n, rows * cols) if flatten else x.reshape(n, 1, rows, cols)
-    t: np.ndarray = labels.astype(np.int64)
-    if one_hot_label:
-        t = np.eye(spec.num_classes, dtype=np.float32)[t]
-    return x, t
+    return as_split(images, labels, max_value=255.0, num_classes=spec.num_classes,
+                    normalize=normalize, flatten=flatten, one_hot_label=one_hot_label)
 
 
 def _load(

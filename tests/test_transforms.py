@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad import func
+from minigrad import transforms
 from minigrad.testing import programs
 
 # ------------------------------------------------------------ helpers
@@ -481,8 +481,10 @@ def test_vjp_fn_can_be_called_again():
 
 def test_auto_strategy_picks_the_cheaper_side(monkeypatch):
     calls = []
-    monkeypatch.setattr(func, "_jacobian_rows", lambda *a: calls.append("rows") or [[None]])
-    monkeypatch.setattr(func, "_jacobian_columns", lambda *a: calls.append("cols") or [[None]])
+    monkeypatch.setattr(transforms, "_jacobian_rows",
+                        lambda *a: calls.append("rows") or [[None]])
+    monkeypatch.setattr(transforms, "_jacobian_columns",
+                        lambda *a: calls.append("cols") or [[None]])
     mg.jacobian(lambda a: mg.broadcast_to(a, (50, 2)), np.ones(2))     # 100 outputs, 2 inputs
     mg.jacobian(lambda a: a.sum(), np.ones(50))                        # 1 output, 50 inputs
     assert calls == ["cols", "rows"]
