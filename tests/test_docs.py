@@ -72,7 +72,8 @@ def run(block: Block, folder: Path) -> subprocess.CompletedProcess[str]:
     runner.write_text(RUNNER.format(prelude=prelude, path=str(script),
                                     tests=block.test_functions()), encoding="utf-8")
     env = dict(os.environ, MPLBACKEND="Agg", TMPDIR=str(folder), PYTHONDONTWRITEBYTECODE="1",
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+               PYTHONPATH=os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH")]
+                                          if p))
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "BLIS_NUM_THREADS"):
         env[var] = "1"
