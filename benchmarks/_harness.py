@@ -105,4 +105,4 @@ def machine() -> str:
 
 
 def status(ok: bool) -> str:
-    return "met" if ok else "MISSED"
+    return "met" if ok else "not met"

@@ -90,8 +90,7 @@ def main(quick: bool = False) -> list[str]:
     rows = [[name, f"{speed[name]:.0f}", f"{growth[name]:.1f}"] for name in growth]
     ratio = speed["with the list"] / speed["without the list"]
     worst = growth["with the list"]
-    return [f"### The book's loop and its loss list (`benchmarks/bench_book_loop.py`, "
-            f"{steps:,} steps)", "",
+    return [f"## The book's loop and its loss list ({steps:,} steps)", "",
             table(["loop", "µs per step", "peak RSS growth, MB"], rows), "",
             f"Target: peak RSS growth < {GROWTH_TARGET_MB:.0f} MB with the list: "
             f"{worst:.1f} MB — {status(worst < GROWTH_TARGET_MB)}; time per step with / "

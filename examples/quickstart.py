@@ -1,6 +1,6 @@
 """A custom loss written as an expression, its gradients by backward(), checked by gradcheck.
 
-The README's first example, as a script:
+The README's custom loss, as a script:
 
     python examples/quickstart.py
 """

@@ -35,7 +35,7 @@ from minigrad.models import SimpleConvNet
 OPTIMIZERS = {"sgd": optim.SGD, "momentum": optim.Momentum, "adagrad": optim.AdaGrad,
               "rmsprop": optim.RMSprop, "adam": optim.Adam}
 
-# Defaults that depend on the dataset (each reaches its target accuracy; see the README).
+# Defaults that depend on the dataset (each reaches its target accuracy; see docs/convnets.md).
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": {"filter_size": 3, "pad": 1, "epochs": 20, "batch_size": 50, "lr": 0.01},
     "mnist": {"filter_size": 5, "pad": 0, "epochs": 12, "batch_size": 100, "lr": 0.001},

@@ -38,7 +38,7 @@ OPTIMIZERS = {
     "adagrad": optim.AdaGrad, "rmsprop": optim.RMSprop, "adam": optim.Adam,
 }
 
-# Defaults that depend on the dataset (each reaches its target accuracy; see the README).
+# Defaults that depend on the dataset (each reaches its target accuracy; see docs/nn.md).
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": {"hidden": 50, "iters": 1000, "optimizer": "adam", "lr": 0.01},
     "mnist": {"hidden": 50, "iters": 3000, "optimizer": "adam", "lr": 0.01},

@@ -193,7 +193,7 @@ def test_mnist_without_training_files_fails_clearly(tmp_path: Path) -> None:
 def test_main_job_on_fashion_mnist_learns_in_one_epoch(tmp_path: Path) -> None:
     # The dataset's defaults for one epoch (600 iterations) of the default run's ten: the
     # whole of Fashion-MNIST loads, and the network learns far beyond chance (0.10). It
-    # measures 0.838; the full run's 0.88 is the README's table, from the example command.
+    # measures 0.838; the full run's 0.88 is in docs/nn.md's table, from the example command.
     result = run("train_two_layer_net.py", "--dataset", "fashion-mnist", "--iters", "600",
                  "--plot", "", "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -338,7 +338,7 @@ def test_convnet_on_digits_reaches_97_percent(tmp_path: Path) -> None:
     assert [int(e[0]) for e in epochs] == list(range(1, len(epochs) + 1))
     assert len(epochs) == 20
     accuracy = final_test_accuracy(result.stdout)
-    assert accuracy >= 0.97                          # the README's first row (0.978)
+    assert accuracy >= 0.97                          # docs/convnets.md's first row (0.978)
     assert re.search(r"^training time: [\d.]+ s \([\d.]+ s of CPU time\)$", result.stdout,
                      re.M), result.stdout
     assert_png(tmp_path / "curves.png")

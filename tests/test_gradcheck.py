@@ -279,7 +279,7 @@ def test_backward_must_be_repeatable():
 
 
 def test_fast_mode_on_a_two_layer_net_sized_function():
-    # how long it takes is benchmarks/bench_gradcheck.py's business (2 ms in the README)
+    # how long it takes is benchmarks/bench_gradcheck.py's business (benchmarks/README.md)
     rng = np.random.default_rng(0)
     x = mg.Tensor(rng.random((20, 784)))
     labels = rng.integers(0, 10, 20)

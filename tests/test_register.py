@@ -1,4 +1,4 @@
-"""An op declared once, as the README's "Adding an op" shows, is a function, a Tensor method
+"""An op declared once, as docs/ops.md's "Adding an op" shows, is a function, a Tensor method
 and what numpy calls; registering a name twice is refused with nothing changed."""
 
 from __future__ import annotations

@@ -547,11 +547,11 @@ def test_p01_augmented_data_assignment_is_caught():
         loss.backward()
 
 
-def test_p01_readme_shows_the_error_as_raised():
+def test_p01_the_docs_show_the_error_as_raised():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = readme.split("RuntimeError: ", 1)[1].split("```", 1)[0]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "semantics.md").read_text()
+    block = page.split("RuntimeError: ", 1)[1].split("```", 1)[0]
     documented = " ".join(block.split())
     w = leaf([1.0, 2.0])
     loss = (w * w).sum()

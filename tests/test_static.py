@@ -1,6 +1,7 @@
 """Static checks, run with the tests (so CI runs them): ruff, and mypy --strict on the package,
-on examples/ and on the README's python snippets, the last as a user would check a script of
-their own: from a folder outside the project, finding minigrad as it is installed."""
+on examples/ and on every python block of README.md and docs/*.md, the last as a user would
+check a script of their own: each block a module on its own, from a folder outside the
+project, finding minigrad as it is installed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from doc_blocks import blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "pyproject.toml"
@@ -18,14 +20,6 @@ CONFIG = ROOT / "pyproject.toml"
 def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=900)
-
-
-def readme_python() -> str:
-    """The README's ```python blocks, in order, as one script."""
-    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(),
-                        flags=re.M | re.S)
-    assert len(blocks) >= 5
-    return "\n".join(blocks)
 
 
 def test_ruff_is_clean() -> None:
@@ -40,13 +34,22 @@ def test_mypy_strict_on_the_package_and_the_examples() -> None:
     assert "Success: no issues found" in result.stdout
 
 
-def test_mypy_strict_on_the_readme_snippets_outside_the_project(tmp_path: Path) -> None:
-    script = tmp_path / "readme_snippets.py"
-    script.write_text(readme_python())
+def test_mypy_strict_on_the_doc_blocks_outside_the_project(tmp_path: Path) -> None:
+    """Each python block of the README and docs/ type-checks as a module of its own."""
+    folder = tmp_path / "doc_blocks"
+    folder.mkdir()
+    found = blocks()
+    assert len(found) >= 20
+    for block in found:
+        (folder / f"{block.module}.py").write_text(block.code, encoding="utf-8")
     result = _run("mypy", "--strict", "--config-file", str(CONFIG),
-                  "--cache-dir", str(ROOT / ".mypy_cache"), str(script), cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Success: no issues found in 1 source file" in result.stdout
+                  "--cache-dir", str(ROOT / ".mypy_cache"), str(folder), cwd=tmp_path)
+    report = result.stdout
+    for block in found:                  # the Markdown page and its line, not the temp file
+        report = re.sub(rf"\b{block.module}\.py:(\d+):", lambda m, b=block: (
+            f"{b.page.relative_to(ROOT)}:{b.line + int(m.group(1)) - 1}:"), report)
+    assert result.returncode == 0, report + result.stderr
+    assert f"Success: no issues found in {len(found)} source files" in result.stdout
 
 
 def test_mypy_sees_tensor_arithmetic_as_tensors(tmp_path: Path) -> None:

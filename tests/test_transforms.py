@@ -490,11 +490,11 @@ def test_auto_strategy_picks_the_cheaper_side(monkeypatch):
     assert calls == ["cols", "rows"]
 
 
-def test_readme_newton_example_converges():
+def test_the_docs_newton_example_converges():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = readme.split("<!-- example: newton -->")[1].split("<!-- /example -->")[0]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "transforms.md").read_text()
+    block = page.split("<!-- example: newton -->")[1].split("<!-- /example -->")[0]
     code = block.split("```python")[1].split("```")[0]
     scope = {"np": np, "mg": mg}
     exec(code, scope)
