@@ -1,18 +1,17 @@
 """The engine: Tensor, the graph it records, and reverse-mode backward.
 
-Every operation on tensors that require grad creates a `Function` node, which keeps an
-edge per input (the input's node, or the input itself if it is a leaf) and what its
-forward saved. `backward()` sorts the nodes reachable from the output (no recursion) and
-calls each node's `backward` once, outputs first. Each backward formula is written once
-in numpy's vocabulary: it runs on ndarrays, or on Tensors when `create_graph=True`
-records it (numpy dispatches back to minigrad), so gradients differentiate again.
-Around it: versions.py (in-place writes), dispatch.py (ops on Tensor, numpy's protocols),
-protocols.py (a Tensor as an array), declarations.py (types), collector.py (big graphs).
+Every operation on tensors that require grad creates a `Function` node, which keeps an edge
+per input (the input's node, or the input itself if it is a leaf) and what its forward saved.
+`backward()` sorts the nodes reachable from the output (no recursion) and calls each node's
+`backward` once, outputs first. A backward formula runs on ndarrays, or on Tensors when
+`create_graph=True` records it, so gradients differentiate again. Around the engine:
+versions.py, dispatch.py, gradients.py, protocols.py, declarations.py, collector.py.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
 import re
 import weakref
 from collections.abc import Callable, Sequence
@@ -59,9 +58,7 @@ class Function:
 
     The engine sums gradients of broadcast inputs back to their shapes; non-tensor
     arguments reach forward unchanged; `ctx.needs_input_grad` (in forward too) says which
-    inputs need a gradient. See docs/ops.md, which also says how a backward written with
-    numpy operations serves second derivatives.
-    """
+    inputs need a gradient. docs/ops.md says how a backward serves second derivatives."""
 
     __slots__ = ("parents", "needs_input_grad", "arguments", "keywords", "saved", "_out_id",
                  "_clock", "__dict__")
@@ -203,7 +200,7 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
 _recorded = 0                                # nodes recorded since the last backward
 
 
-def _restart_count() -> None:
+def _restart_count() -> None:                # (the cycle collector: see collector.py)
     global _recorded
     _recorded = 0
     collector.restore()
@@ -222,6 +219,7 @@ class Tensor(TensorProtocols, TensorMethods):
 
     _data: np.ndarray
     grad: Tensor | None
+    _ctx: Function | None
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False,
                  dtype: Any = None, name: str | None = None) -> None:
@@ -230,10 +228,7 @@ class Tensor(TensorProtocols, TensorMethods):
         array = np.asarray(data, dtype=dtype)
         if array.dtype == object:
             raise TypeError(f"Tensor: cannot hold {type(data).__name__} data of dtype object")
-        self._data = array
-        self.grad = None
-        self._ctx: Function | None = None
-        self.name = name
+        self._data, self.grad, self._ctx, self.name = array, None, None, name
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -395,8 +390,10 @@ def _propagate(order: list[Function], totals: Gradients, retain_graph: bool, own
         input_grads = node.backward(node, g)       # one gradient (or None) per input
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        elif len(input_grads) > len(arguments):
-            _check_extra_grads(node, input_grads)
+        elif len(input_grads) > len(arguments) and \
+                any(g is not None for g in input_grads[len(arguments):]):
+            raise ValueError(f"the backward of {node.op_name} returned {len(input_grads)} "
+                             f"gradients for {len(arguments)} inputs")
         if anomaly:
             modes.check_backward(node, g, input_grads)
         for arg, edge, pg in zip(arguments, node.parents, input_grads):
@@ -429,12 +426,6 @@ def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
     raise ValueError(
         f"the backward of {node.op_name} returned a gradient of shape {tuple(g.shape)} "
         f"for an input of shape {shape}")
-
-
-def _check_extra_grads(node: Function, grads: tuple[Any, ...]) -> None:
-    if any(g is not None for g in grads[len(node.parents):]):
-        raise ValueError(f"the backward of {node.op_name} returned {len(grads)} gradients "
-                         f"for {len(node.parents)} inputs")
 
 
 def nodes_below(roots: Sequence[Function]) -> list[Function]:
@@ -490,6 +481,19 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     grads = run_backward(outputs, grad_outputs, retain, create_graph, inputs, allow_unused)
     assert grads is not None                # with inputs, run_backward returns their grads
     return grads
+
+
+# Where names that engine.py held before its machinery moved out now live (for one release).
+_MOVED = dict.fromkeys(("no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+                        "detect_anomaly", "AnomalyError"), "modes") | {
+    "register": "dispatch", "UFUNCS": "dispatch", "FUNCTIONS": "dispatch", "tensor": "creation",
+    "bump_version": "versions", "Clone": "ops"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
 
 
 from . import dispatch, gradients  # noqa: E402  (they build on Tensor: after it)

@@ -10,6 +10,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
+
 import minigrad
 
 PACKAGE = Path(minigrad.__file__).resolve().parent
@@ -141,3 +143,18 @@ def test_the_old_func_module_still_works_for_a_release() -> None:
     assert jacobian is jacobian_now and hessian is hessian_now
     assert [w.category for w in caught] == [DeprecationWarning]
     assert "minigrad.transforms" in str(caught[0].message)
+
+
+def test_names_the_engine_held_before_its_split_still_import() -> None:
+    import minigrad as mg
+    from minigrad import dispatch, engine, modes, ops, versions
+
+    moved = {"register": dispatch.register, "UFUNCS": dispatch.UFUNCS, "no_grad": modes.no_grad,
+             "enable_grad": modes.enable_grad, "is_grad_enabled": modes.is_grad_enabled,
+             "set_grad_enabled": modes.set_grad_enabled, "detect_anomaly": modes.detect_anomaly,
+             "AnomalyError": modes.AnomalyError, "tensor": mg.tensor,
+             "bump_version": versions.bump_version, "Clone": ops.Clone}
+    for name, value in moved.items():
+        assert getattr(engine, name) is value, name
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        engine.no_such_name  # noqa: B018
