@@ -166,7 +166,7 @@ def test_chapter_6_optimizer_comparison_with_smooth_curve(
                                                       download=False)
     train_size = x_train.shape[0]
     batch_size = 128
-    max_iterations = 100                            # the book's 2,000, cut
+    max_iterations = 60                             # the book's 2,000, cut
 
     optimizers = {}
     optimizers["SGD"] = SGD()
