@@ -1044,7 +1044,7 @@ def softmax_cross_entropy(logits: ArrayLike, t: ArrayLike) -> Tensor:
 
 def _recording(self: Tensor, other: Any) -> bool:
     """Would `self op= other` have to be recorded?"""
-    return is_grad_enabled() and (self._requires_grad or self._ctx is not None or (
+    return is_grad_enabled() and (self._requires_grad or (      # (a graph tensor requires it)
         isinstance(other, Tensor) and other._requires_grad))
 
 
@@ -1117,7 +1117,7 @@ def zero_(self: Tensor) -> Tensor:
 @register(method="__setitem__")
 def _setitem(self: Tensor, key: Any, value: ArrayLike) -> None:
     if is_grad_enabled():
-        if self._requires_grad or self._ctx is not None:
+        if self._requires_grad:                  # every tensor in the graph does
             raise TypeError("setitem: a tensor in the graph cannot be changed in place while "
                             "operations are recorded; build a new one (where, concatenate), "
                             "or write inside `with mg.no_grad():`")
