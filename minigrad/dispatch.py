@@ -163,9 +163,10 @@ def named(apply: Callable[..., Tensor], cls: type[Function]) -> Callable[..., Te
 def call(fn: type[Function], *args: Any, **kwargs: Any) -> Any:
     """Run a primitive on arrays (plain numpy) or on Tensors (recorded): one formula for a
     backward that uses a primitive numpy has no function for, in either order."""
-    if any(isinstance(a, Tensor) for a in args):
-        return fn.apply(*args, **kwargs)
-    ctx = fn()
+    for a in args:
+        if isinstance(a, Tensor):
+            return fn.apply(*args, **kwargs)
+    ctx = object.__new__(fn)
     ctx.parents = (None,) * len(args)           # nothing needs a gradient
     ctx.needs_input_grad = (False,) * len(args)
     return fn.forward(ctx, *args, **kwargs)

@@ -415,6 +415,8 @@ def _propagate(order: list[Function], totals: Gradients, retain_graph: bool, own
 
 def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
     """Sum a gradient over the axes along which its input was broadcast."""
+    if g.shape[1:] == shape:               # along one leading axis (a bias, a batch)
+        return g.sum(axis=0)
     lead = g.ndim - len(shape)
     if lead >= 0:
         axes = tuple(range(lead)) + tuple(

@@ -90,7 +90,8 @@ def seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
             raise RuntimeError(
                 f"backward: grad can be implied only for a scalar output, this one has shape "
                 f"{root.shape}{root._label()}; pass grad= of that shape (or call .sum() first)")
-        ones = np.ones(root.shape, root.dtype)
+        ones = np.empty(root._data.shape, root._data.dtype)
+        ones.fill(1)
         return _make(ones, None, False) if create_graph else ones
     g = grad if isinstance(grad, Tensor) else None
     values = np.asarray(g._data if g is not None else grad)

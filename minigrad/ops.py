@@ -8,6 +8,7 @@ Everything else in minigrad is composed from these primitives.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
@@ -169,7 +170,8 @@ class MatMul(Function, method=("__matmul__", "matmul", "dot"), reflected="__rmat
     op_name = "matmul"
     @staticmethod
     def forward(ctx: Function, a: Array, b: Array) -> Array:
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
+        ndims = ctx.ndims = np.ndim(a), np.ndim(b)
+        if 0 in ndims:
             raise ValueError(f"matmul: operands must not be scalars, got shapes "
                              f"{np.shape(a)} and {np.shape(b)}; use * for scaling")
         try:
@@ -178,7 +180,6 @@ class MatMul(Function, method=("__matmul__", "matmul", "dot"), reflected="__rmat
             raise _shape_error("matmul", a, b, detail="are not aligned") from None
         need_a, need_b = ctx.needs_input_grad         # each gradient reads the other input
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        ctx.ndims = np.ndim(a), np.ndim(b)
         return out
 
     @staticmethod
@@ -926,6 +927,14 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     return Stack.apply(*tensors, axis=axis)
 
 
+@functools.lru_cache(maxsize=32)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of n ones (row sums as a matrix-vector product)."""
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
+
+
 def check_targets(t: ArrayLike, shape: tuple[int, ...], op: str, scores: str = "logits"
                   ) -> tuple[np.ndarray, bool]:
     """Targets for `scores` of `shape` (..., C): flat integer labels in [0, C) (True), or
@@ -975,25 +984,28 @@ class SoftmaxCrossEntropy(Function):
         shift = top if close else x.max(axis=-1, keepdims=True)
         z = x - shift
         p = np.exp(z)
-        total = (p @ np.ones(p.shape[-1], p.dtype))[..., None]    # row sums, by BLAS
-        p /= total                                   # the softmax, for backward
+        total = p @ _ones(p.shape[-1], p.dtype)       # row sums, by BLAS
+        p /= total[..., None]                         # the softmax, for backward
         log_total = np.log(total).reshape(n)
-        z = z.reshape(n, -1)
+        if z.ndim == 1:
+            z = z.reshape(1, -1)
+        rows = None
         if labels is None:
             loss = -(t.reshape(n, -1) * (z - log_total[:, None])).sum(dtype=x.dtype)
         else:
-            loss = (log_total - z[np.arange(n), labels]).sum()
+            rows = np.arange(n)
+            loss = (log_total - z[rows, labels]).sum()
         ctx.save_for_backward(logits, p, t)
-        ctx.shift, ctx.n, ctx.use_labels = shift, n, labels is not None
+        ctx.shift, ctx.n, ctx.rows = shift, n, rows
         return np.asarray(loss / n, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
         logits, p, t = ctx.saved_tensors
         p = _call(Softmax, logits, ctx.shift, p)   # the kept softmax, a function of the logits
-        if ctx.use_labels:
+        if ctx.rows is not None:                   # labels: the target is one-hot
             target = np.zeros(p.shape, dtype=p.dtype)
-            target.reshape(ctx.n, -1)[np.arange(ctx.n), t.reshape(-1)] = 1
+            target.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] = 1
             d = p - target             # a new array (or Tensor): scaled in place
             d *= g / ctx.n
             return d

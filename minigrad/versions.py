@@ -48,7 +48,7 @@ def bump_version(array: np.ndarray) -> None:
     """Count an in-place write to `array` (and to every array sharing its memory)."""
     global writes
     writes += 1
-    owner = _owner(array)
+    owner = array if array.base is None else _owner(array)
     key = id(owner)
     record = _written.get(key)
     if record is None:
