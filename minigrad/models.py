@@ -24,7 +24,8 @@ from .modes import enable_grad, is_grad_enabled, no_grad
 from .nn import BatchNorm1d, Dropout, Linear, Module, Parameter, _rng_normal, init_std
 from .versions import bump_version, release_if_stale
 
-__all__ = ["TwoLayerNet", "MultiLayerNet", "ParamDict", "SimpleConvNet", "Loss"]
+__all__ = ["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend", "ParamDict", "SimpleConvNet",
+           "Loss"]
 
 _ACTIVATIONS = {"sigmoid": ops.sigmoid, "relu": ops.relu, "tanh": ops.tanh}
 
@@ -367,6 +368,20 @@ class MultiLayerNet(_BookNetwork):
 
     def extra_repr(self) -> str:
         return f"sizes={list(self.sizes)}, activation={self.activation!r}"
+
+
+class MultiLayerNetExtend(MultiLayerNet):
+    """The book's `MultiLayerNetExtend` under its name: MultiLayerNet, whose dropout ratio
+    keyword is spelled `dropout_ration` here, as the book spells it."""
+
+    def __init__(self, input_size: int, hidden_size_list: Sequence[int], output_size: int,
+                 activation: str = "relu", weight_init_std: str | float = "relu",
+                 weight_decay_lambda: float = 0.0, use_dropout: bool = False,
+                 dropout_ration: float = 0.5, use_batchnorm: bool = False,
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__(input_size, hidden_size_list, output_size, activation,
+                         weight_init_std, weight_decay_lambda, use_dropout, dropout_ration,
+                         use_batchnorm, rng)
 
 
 class SimpleConvNet(_BookNetwork):

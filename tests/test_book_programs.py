@@ -470,6 +470,31 @@ def test_train_convnet_flow_with_trainer_save_load_and_plot(source: str, tmp_pat
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
+def test_chapter6_dropout_program_runs_as_written() -> None:
+    """The book's overfit_dropout.py: MultiLayerNetExtend under its name, with `dropout_ration`
+    (the book's spelling); the masks are drawn in training and not at evaluation."""
+    from minigrad.models import MultiLayerNetExtend
+    np.random.seed(0)
+    (x_train, t_train), (x_test, t_test) = load_data("digits")
+    x_train, t_train = x_train[:300], t_train[:300]
+    use_dropout = True
+    dropout_ratio = 0.2
+    network = MultiLayerNetExtend(input_size=64, hidden_size_list=[50, 50], output_size=10,
+                                  use_dropout=use_dropout, dropout_ration=dropout_ratio)
+    trainer = Trainer(network, x_train, t_train, x_test, t_test, epochs=8, mini_batch_size=50,
+                      optimizer='sgd', optimizer_param={'lr': 0.1}, verbose=False)
+    trainer.train()
+    train_acc_list, test_acc_list = trainer.train_acc_list, trainer.test_acc_list
+    assert len(train_acc_list) == len(test_acc_list) == 8
+    assert test_acc_list[-1] > test_acc_list[0] + 0.2
+    assert network.hidden[0].dropout is not None and network.hidden[0].dropout.p == 0.2
+    first = network.predict(x_test[:5], train_flg=False).data
+    np.testing.assert_array_equal(network.predict(x_test[:5], train_flg=False).data, first)
+    assert not np.array_equal(network.predict(x_test[:5], train_flg=True).data, first)
+    with pytest.raises(TypeError, match="dropout_ratio"):
+        MultiLayerNetExtend(64, [5], 10, dropout_ratio=0.2)   # type: ignore[call-arg]
+
+
 # ------------------------------------------------------------ save_params / load_params
 
 
