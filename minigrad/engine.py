@@ -421,8 +421,7 @@ def _unbroadcast(g: Any, shape: tuple[int, ...], node: Function) -> Any:
     if lead >= 0:
         axes = tuple(range(lead)) + tuple(
             lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-        if axes:
-            g = g.sum(axis=axes, keepdims=True)
+        g = g.sum(axis=axes, keepdims=True)
         if g.shape[lead:] == shape:
             return g.reshape(shape)
     raise ValueError(

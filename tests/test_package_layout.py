@@ -158,3 +158,12 @@ def test_names_the_engine_held_before_its_split_still_import() -> None:
         assert getattr(engine, name) is value, name
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         engine.no_such_name  # noqa: B018
+
+
+def test_the_engine_fits_on_a_few_screens_and_the_readme_stays_short() -> None:
+    engine_lines = len((PACKAGE / "engine.py").read_text(encoding="utf-8").splitlines())
+    assert engine_lines <= 500, f"minigrad/engine.py has {engine_lines} lines"
+    readme = PACKAGE.parent / "README.md"
+    if readme.is_file():                       # (an installed package has no README)
+        readme_lines = len(readme.read_text(encoding="utf-8").splitlines())
+        assert readme_lines <= 250, f"README.md has {readme_lines} lines"
