@@ -62,7 +62,11 @@ def missing(block: Block) -> str | None:
     return None
 
 
-def run(block: Block, folder: Path) -> subprocess.CompletedProcess[str]:
+def prepare(block: Block, folder: Path) -> tuple[Path, dict[str, str]]:
+    """The block's script and its runner in `folder`, and the runner's environment.
+
+    (This parses the block, so it runs in the main thread: CPython 3.11's parser is not
+    safe to call from several threads at once.)"""
     folder.mkdir(parents=True)
     script = folder / "block.py"
     script.write_text(block.code, encoding="utf-8")
@@ -77,7 +81,11 @@ def run(block: Block, folder: Path) -> subprocess.CompletedProcess[str]:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "BLIS_NUM_THREADS"):
         env[var] = "1"
-    return subprocess.run([sys.executable, str(runner)], cwd=folder, env=env,
+    return runner, env
+
+
+def run(runner: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(runner)], cwd=runner.parent, env=env,
                           capture_output=True, text=True, timeout=900)
 
 
@@ -87,8 +95,9 @@ def results(tmp_path_factory: pytest.TempPathFactory
     """Every block that can run here, run (two processes at a time)."""
     base = tmp_path_factory.mktemp("doc_blocks")
     runnable = [b for b in BLOCKS if missing(b) is None]
+    prepared = [prepare(b, base / f"block{i:02d}") for i, b in enumerate(runnable)]
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        done = pool.map(lambda ib: run(ib[1], base / f"block{ib[0]:02d}"), enumerate(runnable))
+        done = pool.map(lambda job: run(*job), prepared)
         return {b.name: r for b, r in zip(runnable, done)}
 
 
