@@ -18,7 +18,7 @@ import numpy as np
 from . import conv, ops
 from ._checks import check_reduction
 from .engine import ArrayLike, Tensor, _make, as_array, as_tensor, grad
-from .modes import enable_grad
+from .modes import enable_grad, no_grad
 
 __all__ = [
     "step_function", "sigmoid", "relu", "tanh", "softmax", "log_softmax", "linear",
@@ -270,6 +270,19 @@ def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
 # Images are (N, C, H, W). Sizes (kernel, stride, padding) are an int or a
 # pair (height, width). The output size is floor((H + 2 * padding - kernel)
 # / stride) + 1, as in PyTorch and the book.
+
+def perplexity(logits: ArrayLike, target: ArrayLike, ignore_index: int = -100) -> float:
+    """exp of the mean cross-entropy of next-token `logits` (..., V) against `target` token
+    ids (...): how many words the model hesitates between, on average (1 is certain; a
+    uniform guess over V words scores V). A number, outside the graph."""
+    with no_grad():
+        scores = as_tensor(logits)
+        loss = cross_entropy(scores.reshape(-1, scores.shape[-1]),
+                             np.asarray(as_array(target)).reshape(-1), ignore_index=ignore_index)
+    return float(np.exp(loss.item()))
+
+
+__all__ += ["perplexity"]
 
 __all__ += ["im2col", "col2im", "conv2d", "max_pool2d", "avg_pool2d", "flatten"]
 

@@ -20,18 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_bool, check_float
-from .engine import Tensor, as_array
-from .modes import no_grad
-from .versions import bump_version
+from minigrad._checks import check_bool, check_float
+from minigrad.engine import Tensor, as_array
+from minigrad.modes import no_grad
+from minigrad.versions import bump_version
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
+           "lr_scheduler"]
 
 EPS = 1e-7      # the book's constant in the denominators of AdaGrad, RMSprop, Adam
 
 
 class Optimizer:
     """Base class: holds the parameters and per-parameter state; subclasses write `_rule`."""
+
+    initial_lr: float           # the rate a schedule started from (set by lr_scheduler)
 
     def __init__(self, params: Any, lr: float, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
@@ -245,3 +248,6 @@ class Adam(Optimizer):
         np.divide(m, step, out=step)
         step *= self._lr_t
         W -= step
+
+
+from . import lr_scheduler  # noqa: E402  (optim.lr_scheduler: it builds on Optimizer)

@@ -22,16 +22,16 @@ from typing import Any, overload
 
 import numpy as np
 
-from . import conv, ops
-from . import functional as F
-from ._checks import check_bool, check_float, check_int, check_reduction, check_rng
-from .engine import ArrayLike, Tensor, as_array, as_tensor
-from .files import open_atomic, path_error
-from .versions import bump_version
+from minigrad import conv, ops
+from minigrad import functional as F
+from minigrad._checks import check_bool, check_float, check_int, check_reduction, check_rng
+from minigrad.engine import ArrayLike, Tensor, as_array, as_tensor
+from minigrad.files import open_atomic, path_error
+from minigrad.versions import bump_version
 
 __all__ = [
     "Parameter", "Module", "ModuleList", "ModuleDict", "Linear", "ReLU", "Sigmoid", "Tanh",
-    "Sequential", "Dropout", "BatchNorm1d", "init_std", "CrossEntropyLoss", "MSELoss",
+    "Sequential", "Dropout", "BatchNorm1d", "init_std", "CrossEntropyLoss", "MSELoss", "utils",
 ]
 
 
@@ -858,3 +858,6 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+from . import utils  # noqa: E402  (nn.utils: it builds on the engine only)
