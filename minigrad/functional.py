@@ -284,6 +284,77 @@ def perplexity(logits: ArrayLike, target: ArrayLike, ignore_index: int = -100) -
 
 __all__ += ["perplexity"]
 
+def embedding(input: ArrayLike, weight: ArrayLike) -> Tensor:
+    """Rows of `weight` (num_embeddings, dim) picked by the integer `input` (any shape):
+    output shape input.shape + (dim,). A row used twice gets both gradients, added."""
+    indices = np.asarray(as_array(input))
+    table = as_tensor(weight)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype}")
+    if table.ndim != 2:
+        raise ValueError(f"embedding: weight must be (num_embeddings, dim), got shape "
+                         f"{table.shape}")
+    count = table.shape[0]
+    outside = (indices < 0) | (indices >= count)
+    if outside.any():
+        raise IndexError(f"embedding: index {indices[outside].flat[0]} is out of range for "
+                         f"{count} embeddings (indices must be in [0, {count}))")
+    return table[indices]
+
+
+def layer_norm(input: ArrayLike, normalized_shape: int | tuple[int, ...],
+               weight: ArrayLike | None = None, bias: ArrayLike | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the last len(normalized_shape) axes (mean 0, biased variance 1, plus
+    eps), then scale by `weight` and shift by `bias`, as PyTorch's layer_norm."""
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape):] != shape or len(shape) > x.ndim:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end in "
+                         f"normalized_shape {shape}")
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centred = x - ops.mean(x, axis=axes, keepdims=True)
+    variance = ops.mean(centred * centred, axis=axes, keepdims=True)
+    y = centred / ops.sqrt(variance + eps)
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+def scaled_dot_product_attention(query: ArrayLike, key: ArrayLike, value: ArrayLike,
+                                 attn_mask: ArrayLike | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None) -> Tensor:
+    """PyTorch's attention, softmax(q kᵀ · scale + mask) v, for q (..., L, E), k (..., S, E)
+    and v (..., S, Ev), giving (..., L, Ev); scale defaults to 1/√E.
+
+    A boolean `attn_mask` (True: may attend) or `is_causal` (position i attends to j ≤ i)
+    puts -inf where attention is not allowed; a float mask is added to the scores."""
+    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or \
+            k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and "
+                         f"value {v.shape} do not fit (..., L, E), (..., S, E), (..., S, Ev)")
+    factor = 1.0 / float(np.sqrt(q.shape[-1])) if scale is None else float(scale)
+    scores = (q @ ops.swapaxes(k, -1, -2)) * factor
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal=True, "
+                             "not both")
+        attn_mask = np.tril(np.ones((q.shape[-2], k.shape[-2]), dtype=bool))
+    if attn_mask is not None:
+        mask = attn_mask if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if mask.dtype == np.bool_:
+            scores = ops.where(as_array(mask), scores, -np.inf)
+        else:
+            scores = scores + mask
+    weights = softmax(scores, axis=-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights @ v
+
+
+__all__ += ["embedding", "layer_norm", "scaled_dot_product_attention"]
+
 __all__ += ["im2col", "col2im", "conv2d", "max_pool2d", "avg_pool2d", "flatten"]
 
 IntPair = int | tuple[int, int]

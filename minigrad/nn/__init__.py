@@ -860,4 +860,51 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+__all__ += ["Embedding", "LayerNorm"]
+
+
+class Embedding(Module):
+    """A table of `num_embeddings` learned vectors of `embedding_dim`, looked up by integer
+    index, as PyTorch's (weight from N(0, 1)); an index used twice adds both gradients."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, *,
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        self.num_embeddings = check_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = check_int(embedding_dim, "embedding_dim", "Embedding")
+        generator = check_rng(rng, "rng", "Embedding")
+        self.weight = Parameter(_rng_normal(generator, (self.num_embeddings,
+                                                        self.embedding_dim)))
+
+    def forward(self, input: ArrayLike) -> Tensor:
+        return F.embedding(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class LayerNorm(Module):
+    """Normalisation over each sample's last axes (`normalized_shape`), then a learned
+    scale `weight` (ones) and shift `bias` (zeros), as PyTorch's."""
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+            tuple(normalized_shape)
+        self.normalized_shape = tuple(check_int(n, "normalized_shape", "LayerNorm")
+                                      for n in shape)
+        self.eps = check_float(eps, "eps", "LayerNorm")
+        affine = check_bool(elementwise_affine, "elementwise_affine", "LayerNorm")
+        self.weight = Parameter(np.ones(self.normalized_shape)) if affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape)) if affine and \
+            check_bool(bias, "bias", "LayerNorm") else None
+
+    def forward(self, x: ArrayLike) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
 from . import utils  # noqa: E402  (nn.utils: it builds on the engine only)
