@@ -1131,9 +1131,9 @@ def _setitem(self: Tensor, key: Any, value: ArrayLike) -> None:
     if is_grad_enabled():
         if self._requires_grad:                  # every tensor in the graph does
             _refuse_leaf(self, "setitem")           # (as the in-place operators do)
-            raise RuntimeError("setitem: a tensor in the graph cannot be changed in place while "
-                            "operations are recorded; build a new one (where, concatenate), "
-                            "or write inside `with mg.no_grad():`")
+            raise RuntimeError("setitem: a tensor in the graph cannot be changed in place "
+                               "while operations are recorded; build a new one (where, "
+                               "concatenate), or write inside `with mg.no_grad():`")
         if isinstance(value, Tensor) and value._requires_grad:
             raise TypeError(
                 f"setitem: the value{value._label()} requires grad, but the tensor it would be "
