@@ -264,7 +264,11 @@ class Linear(Function):
             if g.ndim > 2:
                 x = x.reshape(-1, x.shape[-1])
             gW = x.T @ g2 if x.ndim == 2 else x.reshape(-1, 1) @ g2.reshape(1, -1)
-        gb = (g2.sum(axis=0) if g2.ndim == 2 else g2).reshape(ctx.b_shape) if need_b else None
+        gb = None
+        if need_b:                                    # (a fresh sum, reshaped only if b is 2-D)
+            gb = g2.sum(axis=0) if g2.ndim == 2 else g2.reshape(ctx.b_shape)
+            if gb.shape != ctx.b_shape:
+                gb = gb.reshape(ctx.b_shape)
         return gx, gW, gb
 
 
