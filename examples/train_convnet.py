@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
+import minigrad as mg
 from minigrad import datasets, optim
 from minigrad.blas import add_threads_argument, limit_blas_threads
 from minigrad.models import SimpleConvNet
@@ -86,6 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save", default=None, metavar="PATH",
                    help="save the trained parameters to this .npz file (save_params)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument("--compile", action="store_true",
+                   help="trace the loss once and replay it (mg.compile; same results)")
     add_threads_argument(p)
     args = p.parse_args(argv)
     for key, value in DATASET_DEFAULTS[args.dataset].items():
@@ -247,6 +250,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
         x_eval, t_eval = x_train, t_train
 
     filters_before = network.params["W1"].copy()
+    loss_fn = mg.compile(network.loss) if args.compile else network.loss
     history: dict[str, list[float]] = {"train_acc": [], "test_acc": [], "loss": []}
     losses: list[float] = []
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -255,7 +259,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
         batch_mask = np.random.choice(train_size, args.batch_size)
         x_batch, t_batch = x_train[batch_mask], t_train[batch_mask]
 
-        loss = network.loss(x_batch, t_batch)        # forward, recorded on the graph
+        loss = loss_fn(x_batch, t_batch)             # forward, recorded on the graph
         network.zero_grad()
         loss.backward()                              # through pooling and convolution
         optimizer.step()

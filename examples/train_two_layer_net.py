@@ -29,6 +29,7 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
+import minigrad as mg
 from minigrad import datasets, optim
 from minigrad.blas import add_threads_argument, limit_blas_threads
 from minigrad.models import TwoLayerNet
@@ -140,6 +141,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save", type=output_file, default=None, metavar="PATH",
                    help="save the trained model's parameters to this .npz file")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument("--compile", action="store_true",
+                   help="trace the loss once and replay it (mg.compile; same results)")
     add_threads_argument(p)
     args = p.parse_args(argv)
     defaults = DATASET_DEFAULTS[args.dataset]
@@ -275,6 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     else:
         x_eval, t_eval = x_train, t_train
 
+    loss_fn = mg.compile(network.loss) if args.compile else network.loss
     history: dict[str, list[float]] = {"train_acc": [], "test_acc": [], "loss": []}
     losses: list[float] = []
     start = time.perf_counter()
@@ -283,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
         batch_mask = np.random.choice(train_size, args.batch_size)
         x_batch, t_batch = x_train[batch_mask], t_train[batch_mask]
 
-        loss = network.loss(x_batch, t_batch)        # forward, recorded on the graph
+        loss = loss_fn(x_batch, t_batch)             # forward, recorded on the graph
         network.zero_grad()
         loss.backward()                              # the gradient of every parameter
         optimizer.step()                             # e.g. W -= lr * W.grad, in place

@@ -3,6 +3,7 @@
 import typing as _typing
 
 from . import functional, gradcheck, layers, models, nn, ops, optim, trainer, util
+from .compile import TraceError, compile
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .dispatch import register
 from .engine import Function, Tensor, grad
@@ -81,5 +82,5 @@ __all__ = [
     "tanh", "transpose", "where",
     "vjp", "jvp", "jacobian", "hessian", "hvp",
     "register", "argmax", "argmin", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
-    "randn", "rand",
+    "randn", "rand", "compile", "TraceError",
 ]

@@ -173,9 +173,9 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
         out_id = id(out)                     # saved_tensors finds the output by identity
         if type(out) is not np.ndarray:      # numpy returns scalars for 0-d results
             out = np.asarray(out)
-        anomaly = modes.anomaly_depth
+        anomaly = modes.anomaly_depth      # (detect_anomaly, or mg.compile tracing)
         if anomaly:
-            modes.check_forward(cls, arrays, out)
+            modes.observe(cls, args, kwargs, arrays, out, record and _mode.enabled)
         if not (record and _mode.enabled):
             return _make(out, None, False)
         ctx.arguments = args
@@ -235,6 +235,8 @@ class Tensor(TensorProtocols, TensorMethods):
     @property
     def data(self) -> np.ndarray:
         """The ndarray holding the values (shared, not copied)."""
+        if modes.tracer is not None:
+            modes.leaving(".data")
         return self._data
 
     @data.setter
@@ -306,10 +308,8 @@ class Tensor(TensorProtocols, TensorMethods):
 def _make(data: np.ndarray, ctx: Function | None, requires_grad: bool) -> Tensor:
     """A new tensor without the checks of __init__ (the ops' fast path)."""
     t = object.__new__(Tensor)
-    t._data = data
+    t._data, t._ctx, t._requires_grad = data, ctx, requires_grad
     t.grad = t.name = None
-    t._requires_grad = requires_grad
-    t._ctx = ctx
     return t
 
 
@@ -340,7 +340,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
     _restart_count()
     collecting = gc.isenabled()       # the pass makes no reference cycles: no collections
     gc.disable()
-    previous_mode = _mode.enabled
+    previous_mode, _mode.retaining = _mode.enabled, retain_graph   # (read by compile.py)
     _mode.enabled = create_graph
     try:
         totals: Gradients = {}

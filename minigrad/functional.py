@@ -17,7 +17,7 @@ import numpy as np
 
 from . import conv, ops
 from ._checks import check_reduction
-from .engine import ArrayLike, Tensor, _make, as_array, as_tensor, grad
+from .engine import ArrayLike, Function, Tensor, _make, as_array, as_tensor, grad
 from .modes import enable_grad, no_grad
 
 __all__ = [
@@ -66,7 +66,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     change under a shift), so no exponential overflows.
     """
     x = as_tensor(x)
-    shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
+    shift = ops._values(np.max, x, axis=axis, keepdims=True)      # a constant shift
     e = ops.exp(x - shift)
     return e / ops.sum(e, axis=axis, keepdims=True)
 
@@ -74,7 +74,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
 def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along `axis`, computed as z - log(sum(exp(z))) with z = x - max(x)."""
     x = as_tensor(x)
-    shift: np.ndarray = np.max(x.data, axis=axis, keepdims=True)
+    shift = ops._values(np.max, x, axis=axis, keepdims=True)      # a constant shift
     z = x - shift
     return z - ops.log(ops.sum(ops.exp(z), axis=axis, keepdims=True))
 
@@ -259,10 +259,26 @@ def dropout(x: ArrayLike, p: float = 0.5, training: bool = True,
         return x
     if p == 1.0:
         return x * np.zeros(x.shape, dtype=x.dtype)
-    draw = rng.random(x.shape) if rng is not None else np.random.random_sample(x.shape)
-    mask = (draw >= p).astype(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64)
-    mask /= 1.0 - p
-    return x * mask
+    return x * DropoutMask.apply(x.shape, x.dtype, p, rng)
+
+
+class DropoutMask(Function):
+    """A fresh dropout mask at every call (0, or 1/(1-p) with probability 1-p): an op of
+    its own, so that mg.compile's replay draws a new one each time instead of keeping one."""
+
+    random = True          # it draws random numbers (mg.compile lets it, and redraws)
+
+    @staticmethod
+    def forward(ctx: Function, shape: tuple[int, ...], dtype: Any, p: float,
+                rng: np.random.Generator | np.random.RandomState | None) -> np.ndarray:
+        draw = rng.random(shape) if rng is not None else np.random.random_sample(shape)
+        mask = (draw >= p).astype(dtype if np.issubdtype(dtype, np.floating) else np.float64)
+        mask /= 1.0 - p
+        return mask
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> None:
+        return None
 
 
 # ------------------------------------------------------------ convolutional networks

@@ -23,6 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class _GradMode(threading.local):
     enabled = True          # each thread starts with recording on
+    retaining = True        # does the running backward pass keep the graph?
 
 
 grad_mode = _GradMode()
@@ -91,7 +92,9 @@ class set_grad_enabled(_GradModeSwitch):
 
 # ---------------------------------------------------------------- anomaly mode
 
-anomaly_depth = 0      # > 0 inside detect_anomaly(): every op checks for NaN and inf
+anomaly_depth = 0      # > 0 inside detect_anomaly() or while mg.compile traces: ops report
+_checking = 0          # > 0 inside detect_anomaly(): every op checks for NaN and inf
+tracer: Any = None     # the trace being recorded by mg.compile (compile.py), if any
 
 
 class AnomalyError(FloatingPointError):
@@ -107,12 +110,14 @@ class detect_anomaly:
     """
 
     def __enter__(self) -> None:
-        global anomaly_depth
+        global anomaly_depth, _checking
         anomaly_depth += 1
+        _checking += 1
 
     def __exit__(self, *exc: object) -> None:
-        global anomaly_depth
+        global anomaly_depth, _checking
         anomaly_depth -= 1
+        _checking -= 1
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)
@@ -150,6 +155,22 @@ def _bad_values(x: Any) -> str | None:
     return "inf" if (data == np.inf).any() else "-inf"
 
 
+def observe(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], arrays: list[Any],
+            out: np.ndarray, recorded: bool) -> None:
+    """An op ran while someone watches: anomaly mode checks it, a trace records it."""
+    if tracer is not None:
+        tracer.record(fn, args, kwargs, out, recorded)
+    if _checking:
+        check_forward(fn, arrays, out)
+
+
+def leaving(what: str) -> None:
+    """A tensor's values leave the graph (item(), float(), .data, numpy conversion): while
+    mg.compile traces, the replay could not follow them, so that is an error."""
+    if tracer is not None:
+        tracer.refuse(f"{what} takes a tensor's values out of the graph")
+
+
 def check_forward(fn: Any, arrays: list[Any], out: np.ndarray) -> None:
     """Raise if `fn` made NaN or inf from finite inputs (anomaly mode)."""
     bad = _bad_values(out)
@@ -162,7 +183,7 @@ def check_forward(fn: Any, arrays: list[Any], out: np.ndarray) -> None:
 
 def check_backward(node: Any, g: Any, input_grads: tuple[Any, ...]) -> None:
     """Raise if a node's backward made NaN or inf from a finite gradient (anomaly mode)."""
-    if _bad_values(g):
+    if not _checking or _bad_values(g):
         return
     for i, pg in enumerate(input_grads):
         bad = None if pg is None else _bad_values(pg)

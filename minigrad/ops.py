@@ -16,10 +16,11 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import DTypeLike
 
+from . import modes
 from .dispatch import call as _call
 from .dispatch import register
 from .engine import ArrayLike, Axis, Function, Tensor, _make, as_array
-from .modes import is_grad_enabled
+from .modes import is_grad_enabled, no_grad
 from .versions import bump_version
 
 # What forward and backward compute with: ndarrays (or Python numbers) in a forward; in a
@@ -840,10 +841,9 @@ def _index(key: Any) -> Any:
 
 
 def _index_part(k: Any) -> Any:
-    if isinstance(k, Tensor):
-        return k.data.copy()
-    if isinstance(k, np.ndarray):
-        return k.copy()
+    if isinstance(k, (Tensor, np.ndarray)):      # (mg.compile's replay passes new ones in)
+        k = as_array(k)
+        return k if modes.tracer is not None else k.copy()
     if isinstance(k, (list, tuple)):
         return np.array(k)
     return k
@@ -1150,23 +1150,43 @@ def _setitem(self: Tensor, key: Any, value: ArrayLike) -> None:
 
 # ------------------------------------------------------------ operators without a gradient
 
+class _Values(Function):
+    """`fn(*arrays)` for a function of the values that has no gradient (comparisons,
+    argmax): outside the graph, but an op, so that mg.compile's replay computes it again."""
+
+    op_name = "values"
+
+    @staticmethod
+    def forward(ctx: Function, fn: Callable[..., Any], *arrays: Any, **kwargs: Any) -> Array:
+        return np.asarray(fn(*arrays, **kwargs))
+
+    @staticmethod
+    def backward(ctx: Function, g: Array) -> Grads:
+        return None
+
+
+def _values(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Tensor:
+    with no_grad():
+        return _Values.apply(fn, *args, **kwargs)
+
+
 @register(method="argmax")
 def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Indices of the largest values along `axis` (of the flattened tensor when None), as
     numpy's argmax: an integer tensor, outside the graph."""
-    return _make(np.asarray(np.argmax(as_array(a), axis=axis, keepdims=keepdims)), None, False)
+    return _values(np.argmax, a, axis=axis, keepdims=keepdims)
 
 
 @register(method="argmin")
 def argmin(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Indices of the smallest values along `axis`, as numpy's argmin (see argmax)."""
-    return _make(np.asarray(np.argmin(as_array(a), axis=axis, keepdims=keepdims)), None, False)
+    return _values(np.argmin, a, axis=axis, keepdims=keepdims)
 
 
 def _no_grad(ufunc: np.ufunc) -> Callable[[Tensor, ArrayLike], Tensor]:
     """A comparison or bitwise operator: computed on the values, outside the graph."""
     def operator(self: Tensor, other: ArrayLike) -> Tensor:
-        return _make(ufunc(self.data, as_array(other)), None, False)
+        return _values(ufunc, self, other)
     operator.__name__ = f"__{ufunc.__name__}__"
     return operator
 
@@ -1181,7 +1201,7 @@ for _names, _ufunc in [
 
 @register(method="__invert__")
 def _invert(self: Tensor) -> Tensor:
-    return _make(~self.data, None, False)
+    return _values(np.invert, self)
 
 
 @register(method="__pos__", numpy=np.positive)
@@ -1191,7 +1211,7 @@ def _positive(a: Tensor) -> Tensor:
 
 def _T(self: Tensor) -> Tensor:
     """The transpose (axes reversed), as numpy's .T."""
-    return self if self.data.ndim < 2 else Transpose.apply(self, None)
+    return self if self._data.ndim < 2 else Transpose.apply(self, None)
 
 
 register(method="T")(property(_T))

@@ -46,10 +46,14 @@ class TensorProtocols:
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
+        if modes.tracer is not None:
+            modes.leaving('.numpy()')
         return self._data
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
+        if modes.tracer is not None:
+            modes.leaving('.item()')
         if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor converts to a Python number, "
@@ -57,6 +61,8 @@ class TensorProtocols:
         return self._data.item()
 
     def tolist(self) -> Any:
+        if modes.tracer is not None:
+            modes.leaving('.tolist()')
         return self._data.tolist()
 
     def __len__(self) -> int:
@@ -69,15 +75,23 @@ class TensorProtocols:
             yield self[i]
 
     def __bool__(self) -> bool:
+        if modes.tracer is not None:
+            modes.leaving('bool()')
         return bool(self._data)
 
     def __float__(self) -> float:
-        return float(self.item())
+        if modes.tracer is not None:
+            modes.leaving("float()")
+        return float(self._data.item()) if self._data.size == 1 else float(self.item())
 
     def __int__(self) -> int:
+        if modes.tracer is not None:
+            modes.leaving('int()')
         return int(self.item())
 
     def __index__(self) -> int:
+        if modes.tracer is not None:
+            modes.leaving('an index')
         return self._data.__index__()
 
     def __format__(self, spec: str) -> str:
@@ -90,6 +104,8 @@ class TensorProtocols:
         # Hidden from type checkers: numpy's stubs would otherwise take `ndarray @ Tensor`
         # for an ndarray, while it runs as Tensor.__rmatmul__ and gives a Tensor.
         def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+            if modes.tracer is not None:
+                modes.leaving('numpy conversion')
             if self._requires_grad and modes.grad_mode.enabled:    # np.array([x, y])
                 raise TypeError(
                     f"numpy conversion of a tensor{self._label()} that requires grad would "

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import modes
+
 if TYPE_CHECKING:
     from .engine import Function, Tensor
 
@@ -47,6 +49,8 @@ def _owner(array: np.ndarray) -> np.ndarray:
 def bump_version(array: np.ndarray) -> None:
     """Count an in-place write to `array` (and to every array sharing its memory)."""
     global writes
+    if modes.tracer is not None:         # mg.compile's replay would not make the write
+        modes.tracer.refuse("an in-place write to a tensor")
     writes += 1
     owner = array if array.base is None else _owner(array)
     key = id(owner)

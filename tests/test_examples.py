@@ -365,3 +365,18 @@ def test_convnet_help_and_bad_arguments(tmp_path: Path) -> None:
                  str(tmp_path / "nowhere"), "--split-test", "8000", cwd=tmp_path)
     assert result.returncode == 1
     assert "MNIST test files" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("script, args", [
+    ("train_two_layer_net.py", ["--iters", "60"]),
+    ("train_convnet.py", ["--epochs", "1", "--filters", "4", "--hidden", "16",
+                          "--filters-plot", ""]),
+])
+def test_compile_flag_trains_the_same(tmp_path, script, args):
+    outputs = []
+    for extra in ([], ["--compile"]):
+        result = run(script, *args, "--plot", "", "--no-progress", *extra, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        outputs.append([line for line in result.stdout.splitlines()
+                        if not line.startswith("training time")])
+    assert outputs[0] == outputs[1]

@@ -25,7 +25,7 @@ import numpy as np
 from minigrad import conv, ops
 from minigrad import functional as F
 from minigrad._checks import check_bool, check_float, check_int, check_reduction, check_rng
-from minigrad.engine import ArrayLike, Tensor, as_array, as_tensor
+from minigrad.engine import ArrayLike, Function, Tensor, as_array, as_tensor
 from minigrad.files import open_atomic, path_error
 from minigrad.versions import bump_version
 
@@ -772,10 +772,8 @@ class BatchNorm1d(Module):
             var = ops.mean(centered * centered, axis=0)
             x_hat = centered / ops.sqrt(var + self.eps)
             m = self.momentum
-            self.running_mean *= 1.0 - m
-            self.running_mean += m * mean.data
-            self.running_var *= 1.0 - m
-            self.running_var += m * var.data * (n / (n - 1))
+            RunningAverage.apply(self.running_mean, mean, m, 1.0)
+            RunningAverage.apply(self.running_var, var, m, n / (n - 1))
         else:
             x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
         if self.gamma is not None and self.beta is not None:
@@ -784,6 +782,22 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class RunningAverage(Function):
+    """running = (1 - m) * running + m * scale * value, written into `running`: an op, so
+    that mg.compile's replay updates batch-norm statistics at every call too."""
+
+    @staticmethod
+    def forward(ctx: Function, running: np.ndarray, value: np.ndarray, m: float,
+                scale: float) -> np.ndarray:
+        running *= 1.0 - m
+        running += (m * scale) * value
+        return np.empty(0, running.dtype)
+
+    @staticmethod
+    def backward(ctx: Function, g: Any) -> None:
+        return None
 
 
 # ------------------------------------------------------------ convolutional layers

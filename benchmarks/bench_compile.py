@@ -1,0 +1,153 @@
+"""mg.compile beside eager minigrad and the book's numpy: one run, interleaved rounds.
+
+- the TwoLayerNet step (784-50-10, batch 100, sigmoid, SGD), as a ratio to the book's
+  hand-written numpy step, in float64 and float32 (and JAX's jit where installed);
+- the SimpleConvNet step (batch 100, 1×28×28), compiled over eager;
+- the replay's cost per node on a chain of tiny ops, beside eager's;
+- the time to trace a 10⁴-node graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import bench_step as S
+import numpy as np
+from _harness import interleaved, machine, median, parse_args, status, table
+
+import minigrad as mg
+from minigrad.models import SimpleConvNet
+
+TARGET_STEP, TARGET_CONV, TARGET_NODE_US = 0.85, 0.85, 1.0
+
+
+def compiled_ops_step(x, t, init):
+    """bench_step's plain-ops loop, its loss function under mg.compile."""
+    p = {k: mg.tensor(v, requires_grad=True) for k, v in init.items()}
+
+    @mg.compile
+    def loss_fn(X, T):
+        h = (X @ p["W1"] + p["b1"]).sigmoid()
+        return mg.softmax_cross_entropy(h @ p["W2"] + p["b2"], T)
+
+    def step():
+        loss_fn(x, t).backward()
+        with mg.no_grad():
+            for q in p.values():
+                q -= S.LR * q.grad
+                q.grad = None
+    return step
+
+
+def jax_step(x, t, init):
+    """JAX: the same loss, jax.grad under jax.jit, and the SGD update inside the jit."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    if x.dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)
+    p = {k: jnp.asarray(v) for k, v in init.items()}
+    X, T = jnp.asarray(x), jnp.asarray(t)
+
+    def loss(p):
+        h = jax.nn.sigmoid(X @ p["W1"] + p["b1"])
+        logits = h @ p["W2"] + p["b2"]
+        return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(X.shape[0]), T])
+
+    @jax.jit
+    def update(p):
+        g = jax.grad(loss)(p)
+        return {k: p[k] - S.LR * g[k] for k in p}
+
+    state = [p]
+
+    def step():
+        state[0] = update(state[0])
+        jax.block_until_ready(state[0])
+    return step
+
+
+def conv_steps():
+    rng = np.random.default_rng(0)
+    x = rng.random((100, 1, 28, 28))
+    t = rng.integers(0, 10, 100)
+    steps = {}
+    for name, wrap in (("eager", lambda f: f), ("compiled", mg.compile)):
+        net = SimpleConvNet(rng=0)
+        loss_fn = wrap(net.loss)
+        params = list(net.parameters())
+
+        def step(loss_fn=loss_fn, params=params):
+            loss_fn(x, t).backward()
+            with mg.no_grad():
+                for q in params:
+                    q -= S.LR * q.grad
+                    q.grad = None
+        steps[name] = step
+    return steps
+
+
+def chain(n):
+    w = mg.tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        y = x
+        for _ in range(n):
+            y = y * w
+        return y.sum()
+    return fn
+
+
+def main(quick: bool = False) -> list[str]:
+    rounds = 30 if quick else 150
+    rows = []
+    for dtype in (np.float64, np.float32):
+        x, t, init = S.setup(dtype, 50)
+        contenders = {"numpy backprop (the book's code)": S.book_step(x, t, init),
+                      "minigrad eager: plain ops": S.minigrad_ops_step(x, t, init),
+                      "minigrad compiled: plain ops": compiled_ops_step(x, t, init)}
+        jax = jax_step(x, t, init)
+        if jax is not None:
+            contenders["JAX jit"] = jax
+        times = interleaved(contenders, rounds)
+        base = median(times["numpy backprop (the book's code)"])
+        for name, ts in times.items():
+            rows.append([np.dtype(dtype).name, name, f"{median(ts) * 1e6:.0f}",
+                         f"{median(ts) / base:.2f}"])
+    conv = interleaved(conv_steps(), 3 if quick else 15, warmup=1)
+    conv_ratio = median(conv["compiled"]) / median(conv["eager"])
+    n = 200
+    fn = chain(n)
+    step = mg.compile(fn)
+    x = np.ones(3)
+    per_node = interleaved({"eager": lambda: fn(x).backward(), "compiled":
+                            lambda: step(x).backward()}, 20 if quick else 100)
+    eager_us, replay_us = (median(per_node[k]) / n * 1e6 for k in ("eager", "compiled"))
+    big = mg.compile(chain(10_000))
+    start = time.perf_counter()
+    big(x)
+    trace_s = time.perf_counter() - start
+    start = time.perf_counter()
+    big(x)
+    replay_s = time.perf_counter() - start
+    lines = ["## mg.compile: TwoLayerNet step (784-50-10, batch 100, SGD)", "",
+             table(["dtype", "contender", "µs per step", "× book"], rows), "",
+             f"SimpleConvNet step, compiled / eager: {conv_ratio:.2f} "
+             f"(target ≤ {TARGET_CONV}: {status(conv_ratio <= TARGET_CONV)})",
+             f"Tiny-op chain (y = y * w, {n} nodes, forward and backward): "
+             f"eager {eager_us:.2f} µs per node, replay {replay_us:.2f} µs per node "
+             f"(target ≤ {TARGET_NODE_US}: {status(replay_us <= TARGET_NODE_US)})",
+             f"Tracing a 10⁴-node chain: {trace_s * 1e3:.0f} ms (a replay of it: "
+             f"{replay_s * 1e3:.0f} ms)",
+             f"(median of {rounds} interleaved rounds; {machine()})"]
+    return lines
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    args = parse_args(parser)
+    print("\n".join(main(args.quick)))
