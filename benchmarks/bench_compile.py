@@ -33,10 +33,9 @@ def compiled_ops_step(x, t, init):
 
     def step():
         loss_fn(x, t).backward()
-        with mg.no_grad():
-            for q in p.values():
-                q -= S.LR * q.grad
-                q.grad = None
+        for q in p.values():                  # the same update as bench_step's loop
+            q.data -= S.LR * q.grad.data
+            q.grad = None
     return step
 
 

@@ -105,8 +105,8 @@ def _resolve_keywords(kwargs: dict[str, Any], values: list[Any]) -> dict[str, An
 
 
 def _rng_key() -> Any:
-    state: Any = np.random.get_state()
-    return (state[1].tobytes(), state[2])
+    state: Any = np.random.get_state()      # (a draw moves pos; a refill, the keys)
+    return (state[2], state[1][:8].tobytes())
 
 
 class _Trace:
@@ -144,6 +144,13 @@ class _Trace:
             "follow that. Keep the computation in tensor ops (mg.where instead of `if`, "
             "mg.rand/dropout for random numbers), or call this function without mg.compile")
 
+    def check_random(self) -> None:
+        """Refuse if numpy's global random state moved since the last op that draws (the
+        numbers would be the same at every replay). Checked before such ops and at the end."""
+        if threading.get_ident() == self.thread and self.rng != _rng_key():
+            self.refuse("random numbers were drawn with numpy's global random state (a "
+                        "replay would use the same ones again)")
+
     def _template(self, value: Any) -> Any:
         if isinstance(value, Tensor):
             slot = self.known.get(id(value._data))
@@ -167,10 +174,6 @@ class _Trace:
             return
         if getattr(cls, "random", False):
             self.rng = _rng_key()             # its draws happen again at every replay
-        elif self.rng != (key := _rng_key()):
-            self.rng = key
-            self.refuse("random numbers were drawn with numpy's global random state "
-                        "before this op (they would be the same at every replay)")
         templates = [self._template(a) for a in args]
         if cls in (ops.GetItem, ops.ScatterAdd) and _has_bool_ref(templates[1:], self.dtypes):
             self.refuse("indexing with a boolean mask computed in the function (the "
@@ -464,6 +467,7 @@ class CompiledFunction:
         modes.anomaly_depth += 1
         try:
             result = self.fn(*call_args, **call_kwargs)
+            trace.check_random()
         finally:
             modes.anomaly_depth -= 1
             modes.tracer = None

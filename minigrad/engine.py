@@ -183,7 +183,7 @@ def _make_apply(cls: type[Function]) -> Callable[..., Tensor]:
             ctx.keywords = kwargs
         ctx._out_id = out_id
         ctx._clock = versions.writes
-        if anomaly:
+        if anomaly and modes.checking:
             ctx.created_at = modes.user_line()
         global _recorded
         _recorded += 1

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import conv, ops
+from . import conv, modes, ops
 from ._checks import check_reduction
 from .engine import ArrayLike, Function, Tensor, _make, as_array, as_tensor, grad
 from .modes import enable_grad, no_grad
@@ -271,6 +271,8 @@ class DropoutMask(Function):
     @staticmethod
     def forward(ctx: Function, shape: tuple[int, ...], dtype: Any, p: float,
                 rng: np.random.Generator | np.random.RandomState | None) -> np.ndarray:
+        if modes.tracer is not None:
+            modes.tracer.check_random()
         draw = rng.random(shape) if rng is not None else np.random.random_sample(shape)
         mask = (draw >= p).astype(dtype if np.issubdtype(dtype, np.floating) else np.float64)
         mask /= 1.0 - p

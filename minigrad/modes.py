@@ -93,7 +93,7 @@ class set_grad_enabled(_GradModeSwitch):
 # ---------------------------------------------------------------- anomaly mode
 
 anomaly_depth = 0      # > 0 inside detect_anomaly() or while mg.compile traces: ops report
-_checking = 0          # > 0 inside detect_anomaly(): every op checks for NaN and inf
+checking = 0          # > 0 inside detect_anomaly(): every op checks for NaN and inf
 tracer: Any = None     # the trace being recorded by mg.compile (compile.py), if any
 
 
@@ -110,14 +110,14 @@ class detect_anomaly:
     """
 
     def __enter__(self) -> None:
-        global anomaly_depth, _checking
+        global anomaly_depth, checking
         anomaly_depth += 1
-        _checking += 1
+        checking += 1
 
     def __exit__(self, *exc: object) -> None:
-        global anomaly_depth, _checking
+        global anomaly_depth, checking
         anomaly_depth -= 1
-        _checking -= 1
+        checking -= 1
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)
@@ -160,7 +160,7 @@ def observe(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], arrays: list
     """An op ran while someone watches: anomaly mode checks it, a trace records it."""
     if tracer is not None:
         tracer.record(fn, args, kwargs, out, recorded)
-    if _checking:
+    if checking:
         check_forward(fn, arrays, out)
 
 
@@ -183,7 +183,7 @@ def check_forward(fn: Any, arrays: list[Any], out: np.ndarray) -> None:
 
 def check_backward(node: Any, g: Any, input_grads: tuple[Any, ...]) -> None:
     """Raise if a node's backward made NaN or inf from a finite gradient (anomaly mode)."""
-    if not _checking or _bad_values(g):
+    if not checking or _bad_values(g):
         return
     for i, pg in enumerate(input_grads):
         bad = None if pg is None else _bad_values(pg)

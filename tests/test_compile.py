@@ -328,3 +328,11 @@ def test_a_compiled_step_peaks_no_higher_than_an_eager_one():
             p.grad = None
     eager, _, replay = peaks
     assert replay <= eager
+
+
+def test_random_numbers_drawn_before_a_dropout_are_refused_too():
+    def fn(x):
+        noise = np.random.rand(3)               # baked in: refused
+        return mg.functional.dropout(x * noise, 0.5)
+    with pytest.raises(mg.TraceError, match="random numbers"):
+        mg.compile(fn)(mg.tensor(np.ones(3), requires_grad=True))
