@@ -54,10 +54,10 @@ __version__ = "0.1.0"
 
 # minigrad.datasets (downloads: urllib, http, ssl) and minigrad.viz (subprocess) are loaded on
 # first use, `mg.datasets` or `import minigrad.datasets` alike: most programs need neither.
-_LAZY_MODULES = ("datasets", "viz")
+_LAZY_MODULES = ("datasets", "viz", "onnx")
 
 if _typing.TYPE_CHECKING:
-    from . import datasets, viz
+    from . import datasets, onnx, viz
 else:
     def __getattr__(name: str) -> object:
         if name in _LAZY_MODULES:
@@ -75,7 +75,7 @@ __all__ = [
     "AnomalyError", "detect_anomaly", "Function", "Tensor", "enable_grad", "grad",
     "is_grad_enabled", "no_grad",
     "set_grad_enabled", "tensor", "ops", "datasets", "functional", "gradcheck", "models", "nn",
-    "optim", "viz", "layers", "trainer", "util",
+    "optim", "viz", "onnx", "layers", "trainer", "util",
     "broadcast_to", "clip", "concatenate", "cos", "exp", "expand_dims", "flatten",
     "linear", "log", "matmul", "maximum", "mean", "minimum", "relu", "reshape",
     "sigmoid", "sin", "softmax_cross_entropy", "sqrt", "squeeze", "stack", "swapaxes",
