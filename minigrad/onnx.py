@@ -156,6 +156,12 @@ def _emit(b: _Builder, node: Any, names: dict[int, str]) -> str:
             return b.node(op, [operand(arrays[0])], axis=int(axis),
                           keepdims=int(bool(keywords.get("keepdims", False))))
         return b.node(op, [operand(a) for a in arrays])
+    if cls == "Im2col":              # each window's pixels, gathered by constant indices
+        return _im2col(b, operand(args["x"]), trace.shapes[args["x"].slot], args)
+    if cls == "MaxPool2d":
+        (kh, kw), (sh, sw), (ph, pw) = args["kernel"], args["stride"], args["padding"]
+        return b.node("MaxPool", [operand(args["x"])], kernel_shape=[kh, kw],
+                      strides=[sh, sw], pads=[ph, pw, ph, pw])
     if cls == "SoftmaxCrossEntropy":
         labels = args["t"]
         if trace.dtypes[labels.slot].kind not in "iu" if isinstance(labels, _Ref) \
@@ -167,7 +173,24 @@ def _emit(b: _Builder, node: Any, names: dict[int, str]) -> str:
                       reduction="mean")
     raise ValueError(f"mg.onnx.export: the op {node.cls.op_name} has no ONNX counterpart "
                      "here (supported: elementwise arithmetic and functions, matmul, linear, "
-                     "reductions, reshape, transpose, where, cast, softmax_cross_entropy)")
+                     "reductions, reshape, transpose, where, cast, im2col, max pooling, "
+                     "softmax_cross_entropy)")
+
+
+def _im2col(b: _Builder, x: str, shape: tuple[int, ...], args: dict[str, Any]) -> str:
+    """Im2col as Pad, Gather (of each window's flat pixel indices), Transpose, Reshape."""
+    (kh, kw), (sh, sw), (ph, pw) = args["kernel"], args["stride"], args["padding"]
+    n, c, h, w = shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    if ph or pw:
+        x = b.node("Pad", [x, b.constant([0, 0, ph, pw, 0, 0, ph, pw], np.int64)])
+    flat = b.node("Reshape", [x, b.constant([n, c, hp * wp], np.int64)])
+    rows = (np.arange(oh) * sh)[:, None, None, None] + np.arange(kh)[None, None, :, None]
+    cols = (np.arange(ow) * sw)[None, :, None, None] + np.arange(kw)[None, None, None, :]
+    windows = b.node("Gather", [flat, b.constant(rows * wp + cols, np.int64)], axis=2)
+    rows_first = b.node("Transpose", [windows], perm=[0, 2, 3, 1, 4, 5])
+    return b.node("Reshape", [rows_first, b.constant([n * oh * ow, c * kh * kw], np.int64)])
 
 
 def export(fn: Callable[..., Any], example_args: Sequence[Any] | Any,
