@@ -33,7 +33,7 @@ def huber_loss(y: mg.Tensor, t: np.ndarray | float, delta: float = 1.0) -> mg.Te
     """Mean Huber loss of predictions y against targets t: quadratic near 0, linear beyond delta."""
     r = y - t
     a = mg.abs(r)
-    return mg.where(a.data <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)).mean()
+    return mg.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)).mean()
 
 
 def mse_loss(y: mg.Tensor, t: np.ndarray | float) -> mg.Tensor:
@@ -96,12 +96,18 @@ def make_data(rng: np.random.Generator, n: int = 200) -> tuple[np.ndarray, np.nd
 
 
 def fit(loss_fn: Any, x: np.ndarray, y: np.ndarray, steps: int = 1000,
-        lr: float = 0.1) -> tuple[float, float]:
-    """Fit y ≈ w·x + b by full-batch gradient descent on loss_fn; returns (w, b)."""
+        lr: float = 0.1, compiled: bool = False) -> tuple[float, float]:
+    """Fit y ≈ w·x + b by full-batch gradient descent on loss_fn; returns (w, b).
+    With `compiled`, the loss is traced once and replayed (mg.compile)."""
     model = nn.Linear(1, 1, weight_init=0.0)
     opt = optim.SGD(model.parameters(), lr=lr)
+
+    def objective(x: np.ndarray, y: np.ndarray) -> mg.Tensor:
+        return loss_fn(model(x), y)  # type: ignore[no-any-return]
+
+    step = mg.compile(objective) if compiled else objective
     for _ in range(steps):
-        loss = loss_fn(model(x), y)
+        loss = step(x, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -117,6 +123,8 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, float]]:
                         help="seed of the random data and gradient-check points (default: 0)")
     parser.add_argument("--examples", type=int, default=30, metavar="N",
                         help="random examples for the hypothesis property (default: 30)")
+    parser.add_argument("--compile", action="store_true",
+                        help="trace each loss once and replay it (mg.compile; same results)")
     add_threads_argument(parser)
     args = parser.parse_args(argv)
     limit_blas_threads(args.threads)
@@ -126,7 +134,8 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, float]]:
     check_property(args.examples)
     x, y = make_data(np.random.default_rng(args.seed))
     print("fitting y = w·x + b to 200 points of y = 2x + 1, 20 of them moved up by 20:")
-    fits = {"mse": fit(mse_loss, x, y), "huber": fit(huber_loss, x, y)}
+    fits = {"mse": fit(mse_loss, x, y, compiled=args.compile),
+            "huber": fit(huber_loss, x, y, compiled=args.compile)}
     for name, (w, b) in fits.items():
         print(f"  {name:5s}: w = {w:.3f}, b = {b:.3f}")
     return fits

@@ -151,6 +151,16 @@ class _Trace:
             self.refuse("random numbers were drawn with numpy's global random state (a "
                         "replay would use the same ones again)")
 
+    def _derived(self, array: np.ndarray) -> bool:
+        """Is `array` a view of a traced (non-captured) value?"""
+        base = array.base
+        while isinstance(base, np.ndarray):
+            slot = self.known.get(id(base))
+            if slot is not None:
+                return not any(slot == s for s, _ in self.captured)
+            base = base.base
+        return False
+
     def _template(self, value: Any) -> Any:
         if isinstance(value, Tensor):
             slot = self.known.get(id(value._data))
@@ -161,6 +171,9 @@ class _Trace:
         if isinstance(value, np.ndarray):
             slot = self.known.get(id(value))
             if slot is None:
+                if self._derived(value):
+                    self.refuse("an array computed with numpy from a traced value (a "
+                                "view of it) is passed to an op")
                 return value                  # an array from outside: a constant
             return _Ref(slot)
         if isinstance(value, (tuple, list)):

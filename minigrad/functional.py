@@ -160,8 +160,8 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
             return ops.softmax_cross_entropy(scores, rows)
         losses = -ops.sum(rows * log_softmax(scores), axis=-1)
         return _reduced(ops.reshape(losses, samples), reduction)
-    labels = values.reshape(-1)
-    if values.shape != samples:
+    labels = values if values.ndim == 1 else values.reshape(-1)   # (mg.compile: the same
+    if values.shape != samples:                                     # array, for a replay)
         raise ValueError(f"cross_entropy: {shapes} do not fit: expected target of shape "
                          f"{samples}, one class index per sample")
     kept = labels != ignore_index
@@ -172,6 +172,9 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, reduction: str = "mean",
     count = int(kept.sum())
     if reduction == "mean" and count == labels.size:
         return ops.softmax_cross_entropy(scores, labels)             # one fused node
+    if modes.tracer is not None:
+        modes.tracer.refuse("cross_entropy with ignore_index labels or reduction='sum' or "
+                            "'none' reads the labels outside the graph")
     picked = log_softmax(scores)[np.arange(labels.size), np.where(kept, labels, 0)]
     losses = -picked * kept.astype(x.dtype)                          # ignored samples: 0
     if reduction == "none":

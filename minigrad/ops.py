@@ -563,6 +563,7 @@ def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
 class Where(Function):
     @staticmethod
     def forward(ctx: Function, condition: Array, a: Array, b: Array) -> Array:
+        condition = np.array(condition, dtype=bool)      # a copy, for backward
         ctx.save_for_backward(condition)
         try:
             return np.where(condition, a, b)
@@ -577,7 +578,7 @@ class Where(Function):
 
 def where(condition: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elements of a where condition holds, else of b (condition gets no gradient)."""
-    return Where.apply(np.array(as_array(condition), dtype=bool), a, b)   # a copy, for backward
+    return Where.apply(condition, a, b)
 
 
 @register(numpy=np.where)

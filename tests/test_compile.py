@@ -336,3 +336,31 @@ def test_random_numbers_drawn_before_a_dropout_are_refused_too():
         return mg.functional.dropout(x * noise, 0.5)
     with pytest.raises(mg.TraceError, match="random numbers"):
         mg.compile(fn)(mg.tensor(np.ones(3), requires_grad=True))
+
+
+def test_labels_and_conditions_are_read_anew_at_every_replay():
+    """nn.CrossEntropyLoss's labels and mg.where's condition come from the call's arrays."""
+    model = nn.Linear(4, 3)
+    criterion = nn.CrossEntropyLoss()
+
+    def huber(pred, target):
+        r = mg.abs(pred - target)
+        return mg.where(r <= 1.0, 0.5 * r * r, r - 0.5).mean()
+
+    ce = mg.compile(lambda x, t: criterion(model(x), t))
+    hu = mg.compile(lambda x, y: huber(model(x), y))
+    for _ in range(4):
+        x, t = RNG.standard_normal((6, 4)), RNG.integers(0, 3, 6)
+        y = 3 * RNG.standard_normal((6, 3))
+        for compiled, eager in ((ce(x, t), criterion(model(x), t)),
+                                (hu(x, y), huber(model(x), y))):
+            assert float(compiled.detach()) == float(eager.detach())
+    assert ce.traces == hu.traces == 1
+
+
+def test_a_numpy_view_of_a_traced_value_is_refused():
+    def view_fn(x):
+        y = x * 2
+        return mg.ops.add(y, mg.engine.as_array(y)[::-1])
+    with pytest.raises(mg.TraceError, match="computed with numpy"):
+        mg.compile(view_fn)(mg.tensor(np.ones(3), requires_grad=True))
