@@ -54,7 +54,7 @@ class _Node:
     """One traced op: its class, argument templates and what its backward sends where."""
 
     __slots__ = ("cls", "args", "kwargs", "nested", "needs", "parents", "slot", "shape",
-                 "requires", "grad_to", "ctx_name")
+                 "requires", "grad_to")
 
     def __init__(self, cls: type[Function], args: list[Any], kwargs: dict[str, Any],
                  needs: list[bool], slot: int, out: np.ndarray, requires: bool) -> None:
@@ -64,7 +64,6 @@ class _Node:
             any(_has_ref(v) for v in kwargs.values())
         self.slot, self.shape, self.requires = slot, out.shape, requires
         self.grad_to: list[tuple[int, int, tuple[int, ...], np.dtype]] = []
-        self.ctx_name = cls.op_name
 
 
 def _has_ref(value: Any) -> bool:
@@ -221,7 +220,6 @@ class _Plan:
         self.captured = trace.captured
         self.size = len(trace.requires)
         self.requires = trace.requires
-        self.dtypes = trace.dtypes
         self.outputs = outputs
         self.structure = structure          # "one", "tuple" or "list"
         self.holders = holders
@@ -273,7 +271,7 @@ class _Plan:
             if type(out) is not np.ndarray:
                 out = np.asarray(out)
             if out.shape != node.shape:
-                raise TraceError(f"mg.compile({self.name}): {node.ctx_name} gave shape "
+                raise TraceError(f"mg.compile({self.name}): {node.cls.op_name} gave shape "
                                  f"{out.shape} in a replay, {node.shape} when traced: its "
                                  "shape depends on the values, which a replay cannot follow")
             values[node.slot] = out

@@ -20,7 +20,7 @@ from . import modes
 from .dispatch import call as _call
 from .dispatch import register
 from .engine import ArrayLike, Axis, Function, Tensor, _make, as_array
-from .modes import is_grad_enabled, no_grad
+from .modes import is_grad_enabled
 from .versions import bump_version
 
 # What forward and backward compute with: ndarrays (or Python numbers) in a forward; in a
@@ -1167,8 +1167,12 @@ class _Values(Function):
 
 
 def _values(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Tensor:
-    with no_grad():
+    mode = modes.grad_mode                   # not recorded (as no_grad, without its object)
+    previous, mode.enabled = mode.enabled, False
+    try:
         return _Values.apply(fn, *args, **kwargs)
+    finally:
+        mode.enabled = previous
 
 
 @register(method="argmax")
