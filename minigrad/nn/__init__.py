@@ -922,3 +922,6 @@ class LayerNorm(Module):
 
 
 from . import utils  # noqa: E402  (nn.utils: it builds on the engine only)
+from .recurrent import GRU, LSTM, RNN  # noqa: E402  (each step an expression over ops)
+
+__all__ += ["RNN", "LSTM", "GRU"]

@@ -1,0 +1,156 @@
+"""nn.RNN, nn.LSTM and nn.GRU: finite differences (first and second order) of the cells over
+drawn shapes, PyTorch's outputs and gradients within 1e-10 in float64 with the same weights,
+and a sequence of 1,000 steps without recursion."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.gradcheck import gradcheck, gradgradcheck
+
+KINDS = ["RNN", "LSTM", "GRU"]
+
+
+def leaf(rng: np.random.Generator, *shape: int) -> mg.Tensor:
+    return mg.tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(seed=st.integers(0, 2**16), T=st.integers(1, 3), N=st.integers(1, 2),
+       I=st.integers(1, 3), H=st.integers(1, 3))
+def test_cells_first_and_second_order(kind: str, seed: int, T: int, N: int, I: int,
+                                      H: int) -> None:
+    layer = getattr(nn, kind)(I, H, rng=seed)
+    G = layer.gates * H
+    rng = np.random.default_rng(seed)
+    inputs = [leaf(rng, T, N, I), leaf(rng, N, H), leaf(rng, N, H), leaf(rng, G, I),
+              leaf(rng, G, H), leaf(rng, G), leaf(rng, G)]
+
+    def run(x: Any, h: Any, c: Any, W_ih: Any, W_hh: Any, b_ih: Any, b_hh: Any) -> Any:
+        state = (h, c) if kind == "LSTM" else h
+        outputs = []
+        for t in range(T):
+            state = layer.cell(x[t], state, 0, (W_ih.T, W_hh.T, b_ih, b_hh))
+            outputs.append(state[0] if kind == "LSTM" else state)
+        return mg.stack(outputs + ([state[1]] if kind == "LSTM" else []))
+
+    if kind != "LSTM":
+        inputs[2] = mg.tensor(inputs[2].data)          # no cell state: a constant
+    assert gradcheck(run, inputs, seed=seed)
+    assert gradgradcheck(run, inputs, seed=seed)
+
+
+def _pair(torch: Any, kind: str, **options: Any) -> tuple[Any, Any]:
+    ours = getattr(nn, kind)(**options, rng=0)
+    theirs = getattr(torch.nn, kind)(**options).double()
+    with torch.no_grad():
+        for name, p in ours.named_parameters():
+            getattr(theirs, name).copy_(torch.from_numpy(p.data))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(seed=st.integers(0, 2**16), T=st.integers(1, 4), N=st.integers(1, 3),
+       layers=st.integers(1, 2), bias=st.booleans(), batch_first=st.booleans(),
+       initial=st.booleans(), unbatched=st.booleans(), relu=st.booleans())
+def test_outputs_and_every_gradient_match_torch(kind: str, seed: int, T: int, N: int,
+                                                layers: int, bias: bool, batch_first: bool,
+                                                initial: bool, unbatched: bool,
+                                                relu: bool) -> None:
+    torch = pytest.importorskip("torch")
+    extra = {"nonlinearity": "relu"} if kind == "RNN" and relu else {}
+    ours, theirs = _pair(torch, kind, input_size=3, hidden_size=4, num_layers=layers,
+                         bias=bias, batch_first=batch_first, **extra)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    rng = np.random.default_rng(seed)
+    shape = (T, 3) if unbatched else (N, T, 3) if batch_first else (T, N, 3)
+    state_shape = (layers, 4) if unbatched else (layers, N, 4)
+    arrays = [rng.standard_normal(shape)]
+    if initial:
+        arrays += [rng.standard_normal(state_shape) for _ in range(2 if kind == "LSTM" else 1)]
+    xs = [mg.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+
+    def call(module: Any, args: list[Any]) -> list[Any]:
+        hx = None if len(args) == 1 else tuple(args[1:]) if kind == "LSTM" else args[1]
+        output, final = module(args[0], hx)
+        return [output, *final] if kind == "LSTM" else [output, final]
+
+    out, expected = call(ours, xs), call(theirs, ts)
+    total_ours, total_theirs = 0, 0
+    for a, b in zip(out, expected):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+        g = rng.standard_normal(a.shape)                   # a random upstream gradient
+        total_ours = total_ours + (a * g).sum()
+        total_theirs = total_theirs + (b * torch.tensor(g)).sum()
+    total_ours.backward()
+    total_theirs.backward()
+    for a, b in zip(xs, ts):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+
+
+def test_a_torch_state_dict_loads_as_it_is() -> None:
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.LSTM(3, 5, num_layers=2).double()
+    ours = nn.LSTM(3, 5, num_layers=2)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((6, 2, 3))
+    (out, (h, c)), (t_out, (t_h, t_c)) = ours(x), theirs(torch.tensor(x))
+    for a, b in ((out, t_out), (h, t_h), (c, t_c)):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_thousand_steps_run_without_recursion(kind: str) -> None:
+    layer = getattr(nn, kind)(2, 3, rng=0)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((1000, 1, 2)), requires_grad=True)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)               # far fewer frames than steps
+    try:
+        output, _ = layer(x)
+        output[-1].sum().backward()
+    finally:
+        sys.setrecursionlimit(limit)
+    assert output.shape == (1000, 1, 3)
+    assert x.grad is not None and np.isfinite(x.grad.data).all() and x.grad.data[-1].any()
+    for p in layer.parameters():
+        assert p.grad is not None and p.grad.data.any()
+
+
+def test_parameters_are_shaped_initialised_and_named_as_torch() -> None:
+    lstm = nn.LSTM(3, 5, num_layers=2, bias=True, rng=0)
+    shapes = {n: p.shape for n, p in lstm.named_parameters()}
+    assert shapes == {"weight_ih_l0": (20, 3), "weight_hh_l0": (20, 5), "bias_ih_l0": (20,),
+                      "bias_hh_l0": (20,), "weight_ih_l1": (20, 5), "weight_hh_l1": (20, 5),
+                      "bias_ih_l1": (20,), "bias_hh_l1": (20,)}
+    bound = 1 / np.sqrt(5)
+    values = np.concatenate([p.data.ravel() for p in lstm.parameters()])
+    assert np.abs(values).max() <= bound and values.std() > bound / 3
+    assert [n for n, _ in nn.GRU(2, 4, bias=False).named_parameters()] == \
+        ["weight_ih_l0", "weight_hh_l0"]
+    assert nn.GRU(2, 4).weight_hh_l0.shape == (12, 4)
+    assert repr(nn.RNN(2, 4, num_layers=2, batch_first=True)) == \
+        "RNN(2, 4, num_layers=2, batch_first=True)"
+
+
+def test_bad_input_is_named() -> None:
+    with pytest.raises(ValueError, match=r"LSTM\(3, 4\): input of shape \(5, 2, 2\)"):
+        nn.LSTM(3, 4)(np.zeros((5, 2, 2)))
+    with pytest.raises(ValueError, match=r"GRU: initial state of shape \(1, 3, 4\), "
+                                         r"expected \(1, 2, 4\)"):
+        nn.GRU(3, 4)(np.zeros((5, 2, 3)), np.zeros((1, 3, 4)))
+    with pytest.raises(TypeError, match=r"LSTM: the initial state must be a tuple"):
+        nn.LSTM(3, 4)(np.zeros((5, 2, 3)), np.zeros((1, 2, 4)))
+    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
+        nn.RNN(3, 4, nonlinearity="sigmoid")
