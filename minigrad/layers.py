@@ -6,7 +6,9 @@
 the gradients of the parameters as attributes (`dW`, `db`, `dgamma`,
 `dbeta`), each a fresh ndarray. So the book's layered networks (chapter 5's
 TwoLayerNet, chapter 7's SimpleConvNet) run unchanged with
-`from minigrad.layers import *`.
+`from minigrad.layers import *`. The sequel's `TimeEmbedding`, `TimeRNN`,
+`TimeLSTM`, `TimeGRU` and `TimeAffine` keep its interface too: `params` and
+`grads` lists, the grads written in place by `backward`.
 
 No derivative is written here. A forward wraps its input as a leaf that
 requires grad and the parameters as leaves holding the layer's very arrays
@@ -445,3 +447,189 @@ class Pooling(_Layer):
 
     def backward(self, dout: Any) -> np.ndarray:
         return self._gradients(dout)[0]
+
+
+# ------------------------------------------------------------ the sequel's time layers
+
+__all__ += ["TimeRNN", "TimeLSTM", "TimeGRU", "TimeAffine", "TimeEmbedding"]
+
+
+class _TimeLayer(_Layer):
+    """The sequel's interface: `params` and `grads` lists (the grads written in place by
+    backward, so optimizers holding them see the new values), arrays of shape (N, T, ...)."""
+
+    params: list[np.ndarray]
+    grads: list[np.ndarray]
+    names: tuple[str, ...]
+
+    def _params(self) -> list[np.ndarray]:
+        where = type(self).__name__
+        return [_param(p, n, where) for p, n in zip(self.params, self.names)]
+
+    def _store(self, grads: list[np.ndarray]) -> None:
+        for kept, g in zip(self.grads, grads):
+            kept[...] = g
+
+
+class _TimeRecurrent(_TimeLayer):
+    """A recurrence over (N, T, D) inputs with Wx (D, gates·H), Wh (H, gates·H), b (gates·H,).
+
+    With `stateful=True` the last hidden state carries over to the next
+    forward, cut from the graph (truncated BPTT); `set_state` sets it,
+    `reset_state` forgets it. After backward, `dh` holds the gradient of the
+    initial hidden state (what a seq2seq decoder hands its encoder).
+    """
+
+    gates = 1
+    names = ("Wx", "Wh", "b")
+
+    def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+                 stateful: bool = False) -> None:
+        super().__init__()
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.stateful = stateful
+        self.h: np.ndarray | None = None
+        self.dh: np.ndarray | None = None
+
+    def set_state(self, h: np.ndarray) -> None:
+        self.h = h
+
+    def reset_state(self) -> None:
+        self.h = None
+
+    def step(self, x: Tensor, h: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor) -> Tensor:
+        return (ops.linear(x, Wx, b) + h @ Wh).tanh()
+
+    def forward(self, xs: Any) -> np.ndarray:
+        self._start()
+        name = type(self).__name__
+        Wx, Wh, b = self._params()
+        xs = _input(xs, name)
+        H = Wh.shape[0]
+        if xs.ndim != 3 or xs.shape[2] != Wx.shape[0] or Wx.shape[1] != self.gates * H or \
+                Wh.shape != (H, self.gates * H) or b.shape != (self.gates * H,):
+            raise ValueError(f"{name}: xs of shape {xs.shape}, Wx {Wx.shape}, Wh {Wh.shape}, "
+                             f"b {b.shape} do not fit: need xs (N, T, D), Wx (D, {self.gates}H), "
+                             f"Wh (H, {self.gates}H), b ({self.gates}H,)")
+        N, T = xs.shape[:2]
+        if not self.stateful or self.h is None:
+            self.h = np.zeros((N, H), np.result_type(xs.dtype, Wh.dtype))
+        leaves = (_leaf(xs), _leaf(Wx), _leaf(Wh), _leaf(b), _leaf(np.asarray(self.h)))
+        x, *weights, h = leaves
+        hs = self.run([x[:, t] for t in range(T)], h, weights)
+        out = ops.stack(hs, axis=1)
+        return self._keep(out, leaves)
+
+    def run(self, steps: list[Tensor], h: Tensor, weights: list[Tensor]) -> list[Tensor]:
+        hs = []
+        for x in steps:
+            h = self.step(x, h, *weights)
+            hs.append(h)
+        self.h = h._data
+        return hs
+
+    def backward(self, dhs: Any) -> np.ndarray:
+        dxs, *grads, self.dh = self._gradients(dhs)
+        self._store(grads)
+        return dxs
+
+
+class TimeRNN(_TimeRecurrent):
+    """The sequel's TimeRNN: h_t = tanh(h_{t-1} Wh + x_t Wx + b) at every step."""
+
+
+class TimeLSTM(_TimeRecurrent):
+    """The sequel's TimeLSTM: gates f, g, i, o (in that order along Wx's columns), cell state
+    `c` carried as `h` is."""
+
+    gates = 4
+
+    def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+                 stateful: bool = False) -> None:
+        super().__init__(Wx, Wh, b, stateful)
+        self.c: np.ndarray | None = None
+
+    def set_state(self, h: np.ndarray, c: np.ndarray | None = None) -> None:
+        self.h, self.c = h, c
+
+    def reset_state(self) -> None:
+        self.h = self.c = None
+
+    def run(self, steps: list[Tensor], h: Tensor, weights: list[Tensor]) -> list[Tensor]:
+        if not self.stateful or self.c is None:
+            self.c = np.zeros(h.shape, h.dtype)
+        Wx, Wh, b = weights
+        H, c, hs = h.shape[1], Tensor(np.asarray(self.c)), []
+        for x in steps:
+            a = ops.linear(x, Wx, b) + h @ Wh
+            f, g = a[:, :H].sigmoid(), a[:, H:2 * H].tanh()
+            i, o = a[:, 2 * H:3 * H].sigmoid(), a[:, 3 * H:].sigmoid()
+            c = f * c + g * i
+            h = o * c.tanh()
+            hs.append(h)
+        self.h, self.c = h._data, c._data
+        return hs
+
+
+class TimeGRU(_TimeRecurrent):
+    """The sequel's GRU at every step: gates z, r, then the candidate from r·h:
+    h_t = (1 - z)·h_{t-1} + z·tanh(x Wx_h + (r·h_{t-1}) Wh_h + b_h)."""
+
+    gates = 3
+
+    def step(self, x: Tensor, h: Tensor, Wx: Tensor, Wh: Tensor, b: Tensor) -> Tensor:
+        H = h.shape[1]
+        a = ops.linear(x, Wx, b)
+        zr = (a[:, :2 * H] + h @ Wh[:, :2 * H]).sigmoid()
+        z, r = zr[:, :H], zr[:, H:]
+        candidate = (a[:, 2 * H:] + (r * h) @ Wh[:, 2 * H:]).tanh()
+        return h + z * (candidate - h)
+
+
+class TimeAffine(_TimeLayer):
+    """x @ W + b at every step of x (N, T, D)."""
+
+    names = ("W", "b")
+
+    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+        super().__init__()
+        self.params = [W, b]
+        self.grads = [np.zeros_like(W), np.zeros_like(b)]
+
+    def forward(self, x: Any) -> np.ndarray:
+        self._start()
+        W, b = self._params()
+        x = _input(x, "TimeAffine")
+        leaves = (_leaf(x), _leaf(W), _leaf(b))
+        try:
+            out = ops.linear(*leaves)
+        except ValueError:
+            raise ValueError(f"TimeAffine: x of shape {x.shape} does not fit W {W.shape} and "
+                             f"b {b.shape}: need x (N, T, D), W (D, M), b (M,)") from None
+        return self._keep(out, leaves)
+
+    def backward(self, dout: Any) -> np.ndarray:
+        dx, *grads = self._gradients(dout)
+        self._store(grads)
+        return dx
+
+
+class TimeEmbedding(_TimeLayer):
+    """Rows of W looked up by the word ids xs (N, T); backward adds into grads[0]'s rows."""
+
+    names = ("W",)
+
+    def __init__(self, W: np.ndarray) -> None:
+        super().__init__()
+        self.params = [W]
+        self.grads = [np.zeros_like(W)]
+
+    def forward(self, xs: Any) -> np.ndarray:
+        self._start()
+        W, = self._params()
+        leaf = _leaf(W)
+        return self._keep(F.embedding(np.asarray(as_array(xs)), leaf), (leaf,))
+
+    def backward(self, dout: Any) -> None:
+        self._store(self._gradients(dout))

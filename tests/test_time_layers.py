@@ -1,0 +1,125 @@
+"""The sequel's time layers (TimeRNN, TimeLSTM, TimeGRU, TimeAffine, TimeEmbedding): forwards
+against the formulas written out in numpy, every gradient (inputs, parameters and the initial
+state's `dh`) against central differences, and truncated BPTT with `stateful=True`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigrad.gradcheck import numerical_gradient
+from minigrad.layers import TimeAffine, TimeEmbedding, TimeGRU, TimeLSTM, TimeRNN
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
+
+def reference(kind: str, xs: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+              h: np.ndarray) -> np.ndarray:
+    """The recurrences as the sequel states them, one step at a time in numpy."""
+    H, c, hs = h.shape[1], np.zeros_like(h), []
+    for t in range(xs.shape[1]):
+        x = xs[:, t]
+        if kind == "TimeRNN":
+            h = np.tanh(h @ Wh + x @ Wx + b)
+        elif kind == "TimeLSTM":
+            a = x @ Wx + h @ Wh + b
+            f, g, i, o = (a[:, k * H:(k + 1) * H] for k in range(4))
+            c = sigmoid(f) * c + np.tanh(g) * sigmoid(i)
+            h = sigmoid(o) * np.tanh(c)
+        else:
+            z = sigmoid(x @ Wx[:, :H] + h @ Wh[:, :H] + b[:H])
+            r = sigmoid(x @ Wx[:, H:2 * H] + h @ Wh[:, H:2 * H] + b[H:2 * H])
+            candidate = np.tanh(x @ Wx[:, 2 * H:] + (r * h) @ Wh[:, 2 * H:] + b[2 * H:])
+            h = (1 - z) * h + z * candidate
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+LAYERS = {"TimeRNN": (TimeRNN, 1), "TimeLSTM": (TimeLSTM, 4), "TimeGRU": (TimeGRU, 3)}
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+@given(seed=st.integers(0, 2**16), N=st.integers(1, 3), T=st.integers(1, 4),
+       D=st.integers(1, 3), H=st.integers(1, 3))
+def test_recurrent_time_layers_forward_and_every_gradient(kind: str, seed: int, N: int, T: int,
+                                                          D: int, H: int) -> None:
+    cls, gates = LAYERS[kind]
+    rng = np.random.default_rng(seed)
+    Wx, Wh = rng.standard_normal((D, gates * H)), rng.standard_normal((H, gates * H))
+    b, xs = rng.standard_normal(gates * H), rng.standard_normal((N, T, D))
+    h0, dhs = rng.standard_normal((N, H)), rng.standard_normal((N, T, H))
+    layer = cls(Wx, Wh, b, stateful=True)
+
+    def loss(_: Any = None) -> float:
+        layer.set_state(h0.copy())
+        return float((layer.forward(xs) * dhs).sum())
+
+    layer.set_state(h0.copy())
+    hs = layer.forward(xs)
+    np.testing.assert_allclose(hs, reference(kind, xs, Wx, Wh, b, h0), rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(layer.h, hs[:, -1])
+    grads_before = list(layer.grads)
+    dxs = layer.backward(dhs)
+    assert all(a is b for a, b in zip(layer.grads, grads_before))   # written in place
+    analytic = [dxs, *layer.grads, layer.dh]
+    for array, got in zip((xs, Wx, Wh, b, h0), analytic):
+        np.testing.assert_allclose(got, numerical_gradient(loss, array), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_stateful_carries_the_state_cut_from_the_graph(kind: str) -> None:
+    cls, gates = LAYERS[kind]
+    rng = np.random.default_rng(0)
+    Wx, Wh, b = rng.standard_normal((2, 3 * gates)), rng.standard_normal((3, 3 * gates)), \
+        rng.standard_normal(3 * gates)
+    xs = rng.standard_normal((2, 6, 2))
+    whole = cls(Wx, Wh, b).forward(xs)
+    carried = cls(Wx, Wh, b, stateful=True)
+    halves = np.concatenate([carried.forward(xs[:, :3]), carried.forward(xs[:, 3:])], axis=1)
+    np.testing.assert_allclose(halves, whole, rtol=1e-13)
+    carried.backward(np.ones((2, 3, 3)))
+    assert carried.dh is not None and carried.dh.any()     # of the carried state, not beyond
+    fresh = cls(Wx, Wh, b)                                  # not stateful: zeros every time
+    np.testing.assert_array_equal(fresh.forward(xs[:, 3:]), fresh.forward(xs[:, 3:]))
+    carried.reset_state()
+    np.testing.assert_allclose(carried.forward(xs[:, :3]), whole[:, :3], rtol=1e-13)
+
+
+def test_time_affine_and_embedding() -> None:
+    rng = np.random.default_rng(1)
+    W, b, x = rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal((2, 5, 3))
+    affine = TimeAffine(W, b)
+    out = affine.forward(x)
+    np.testing.assert_allclose(out, x @ W + b, rtol=1e-13)
+    dout = rng.standard_normal(out.shape)
+    dx = affine.backward(dout)
+    np.testing.assert_allclose(dx, dout @ W.T, rtol=1e-12)
+    np.testing.assert_allclose(affine.grads[0], x.reshape(-1, 3).T @ dout.reshape(-1, 4),
+                               rtol=1e-12)
+    np.testing.assert_allclose(affine.grads[1], dout.sum(axis=(0, 1)), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"TimeAffine: x of shape \(2, 5, 2\) does not fit"):
+        affine.forward(x[..., :2])
+
+    table = rng.standard_normal((6, 3))
+    embed = TimeEmbedding(table)
+    ids = np.array([[0, 5, 5], [2, 0, 5]])
+    np.testing.assert_array_equal(embed.forward(ids), table[ids])
+    dout = rng.standard_normal((2, 3, 3))
+    assert embed.backward(dout) is None
+    expected = np.zeros_like(table)
+    np.add.at(expected, ids, dout)
+    np.testing.assert_allclose(embed.grads[0], expected, rtol=1e-13)
+
+
+def test_shapes_that_do_not_fit_are_named() -> None:
+    layer = TimeLSTM(np.zeros((3, 8)), np.zeros((2, 8)), np.zeros(8))
+    with pytest.raises(ValueError, match=r"TimeLSTM: xs of shape \(4, 5, 2\), Wx \(3, 8\)"):
+        layer.forward(np.zeros((4, 5, 2)))
+    with pytest.raises(RuntimeError, match="TimeLSTM.backward: no forward has run yet"):
+        TimeLSTM(np.zeros((3, 8)), np.zeros((2, 8)), np.zeros(8)).backward(np.zeros((1, 1, 2)))
