@@ -633,3 +633,71 @@ class TimeEmbedding(_TimeLayer):
 
     def backward(self, dout: Any) -> None:
         self._store(self._gradients(dout))
+
+
+__all__ += ["TimeSoftmaxWithLoss", "TimeDropout"]
+
+
+class TimeSoftmaxWithLoss(_TimeLayer):
+    """Softmax cross-entropy of scores xs (N, T, V) against word ids ts (N, T) (or one-hot
+    rows), averaged over the entries whose label is not `ignore_label` (-1)."""
+
+    names = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params, self.grads = [], []
+        self.ignore_label = -1
+
+    def forward(self, xs: Any, ts: Any) -> float:
+        self._start()
+        xs = _input(xs, "TimeSoftmaxWithLoss")
+        labels = np.asarray(as_array(ts))
+        if labels.ndim == 3:                        # one-hot rows
+            labels = labels.argmax(axis=2)
+        if xs.ndim != 3 or labels.shape != xs.shape[:2] or labels.dtype.kind not in "iu":
+            raise ValueError(f"TimeSoftmaxWithLoss: xs of shape {xs.shape} and ts of shape "
+                             f"{np.shape(as_array(ts))}: need xs (N, T, V) and integer ts "
+                             "(N, T) (or one-hot (N, T, V))")
+        if not (labels != self.ignore_label).any():
+            raise ValueError("TimeSoftmaxWithLoss: every label is ignore_label, so there "
+                             "is no loss to average")
+        leaf = _leaf(xs)
+        V = xs.shape[2]
+        loss = F.cross_entropy(leaf.reshape(-1, V), labels.reshape(-1),
+                               ignore_index=self.ignore_label)
+        return float(self._keep(loss, (leaf,)))
+
+    def backward(self, dout: Any = 1) -> np.ndarray:
+        return self._gradients(np.asarray(as_array(dout), dtype=float))[0]
+
+
+class TimeDropout(_Layer):
+    """Inverted dropout over whole sequences, as the sequel's: while `train_flg` is True,
+    each element is kept with probability 1 - dropout_ratio and scaled by 1/(1 - ratio);
+    otherwise the input passes unchanged. Draws come from numpy's global state."""
+
+    def __init__(self, dropout_ratio: float = 0.5) -> None:
+        super().__init__()
+        ratio = check_float(dropout_ratio, "dropout_ratio", "TimeDropout")
+        if not 0.0 <= ratio < 1.0:
+            raise ValueError(f"TimeDropout: dropout_ratio must be in [0, 1), "
+                             f"got {dropout_ratio!r}")
+        self.dropout_ratio = ratio
+        self.params: list[np.ndarray] = []
+        self.grads: list[np.ndarray] = []
+        self.mask: np.ndarray | None = None
+        self.train_flg = True
+
+    def forward(self, xs: Any) -> np.ndarray:
+        self._start()
+        xs = _input(xs, "TimeDropout")
+        leaf = _leaf(xs)
+        if self.train_flg:
+            keep = np.random.rand(*xs.shape) > self.dropout_ratio
+            self.mask = keep.astype(xs.dtype) / (1.0 - self.dropout_ratio)
+            return self._keep(leaf * self.mask, (leaf,))
+        return self._keep(leaf * 1.0, (leaf,))
+
+    def backward(self, dout: Any) -> np.ndarray:
+        return self._gradients(dout)[0]

@@ -1,5 +1,7 @@
 """The book's helpers (its `common/util.py`): smoothing a loss curve, shuffling a data set,
-and the convolution's bookkeeping (`conv_output_size`, `im2col`, `col2im`).
+and the convolution's bookkeeping (`conv_output_size`, `im2col`, `col2im`); and the
+sequel's: the count-based word vectors (`preprocess`, `create_co_matrix`, `ppmi`,
+`cos_similarity`, `most_similar`), `clip_grads` and `eval_perplexity`.
 
 `im2col` and `col2im` return ndarrays in the book's layouts and are minigrad's
 convolution primitives (`minigrad.functional.im2col` / `col2im`) run outside
@@ -110,3 +112,99 @@ def col2im(col: Any, input_shape: Sequence[int], filter_h: int, filter_w: int, s
     """
     with no_grad():
         return F.col2im(as_array(col), tuple(input_shape), filter_h, filter_w, stride, pad).data
+
+
+# ------------------------------------------------------------ the sequel's helpers
+
+__all__ += ["preprocess", "create_co_matrix", "cos_similarity", "most_similar", "ppmi",
+            "clip_grads", "eval_perplexity"]
+
+
+def preprocess(text: str) -> tuple[np.ndarray, dict[str, int], dict[int, str]]:
+    """Lower-case words (a full stop is a word of its own) as ids, in order of first
+    appearance: (corpus, word_to_id, id_to_word)."""
+    words = text.lower().replace(".", " .").split()
+    word_to_id: dict[str, int] = {}
+    for word in words:
+        word_to_id.setdefault(word, len(word_to_id))
+    id_to_word = {i: w for w, i in word_to_id.items()}
+    return np.array([word_to_id[w] for w in words]), word_to_id, id_to_word
+
+
+def create_co_matrix(corpus: Any, vocab_size: int, window_size: int = 1) -> np.ndarray:
+    """Counts of each word id next to each other within `window_size` places (int32)."""
+    corpus = np.asarray(corpus)
+    vocab_size = check_int(vocab_size, "vocab_size", "create_co_matrix")
+    matrix = np.zeros((vocab_size, vocab_size), dtype=np.int32)
+    for offset in range(1, check_int(window_size, "window_size", "create_co_matrix") + 1):
+        left, right = corpus[:-offset], corpus[offset:]
+        np.add.at(matrix, (left, right), 1)
+        np.add.at(matrix, (right, left), 1)
+    return matrix
+
+
+def cos_similarity(x: Any, y: Any, eps: float = 1e-8) -> float:
+    """The cosine of the angle between two vectors (eps keeps a zero vector finite)."""
+    x, y = np.asarray(as_array(x), float), np.asarray(as_array(y), float)
+    return float((x / (np.sqrt((x ** 2).sum()) + eps)) @ (y / (np.sqrt((y ** 2).sum()) + eps)))
+
+
+def most_similar(query: str, word_to_id: dict[str, int], id_to_word: dict[int, str],
+                 word_matrix: Any, top: int = 5) -> list[tuple[str, float]]:
+    """Print (and return) the `top` words whose vectors are closest in cosine to query's."""
+    if query not in word_to_id:
+        print(f"{query} is not found")
+        return []
+    vectors = np.asarray(as_array(word_matrix), float)
+    print(f"\n[query] {query}")
+    q = word_to_id[query]
+    similarity = np.array([cos_similarity(v, vectors[q]) for v in vectors])
+    found: list[tuple[str, float]] = []
+    for i in (-similarity).argsort(kind="stable"):
+        if i == q:
+            continue
+        found.append((id_to_word[int(i)], float(similarity[i])))
+        print(f" {found[-1][0]}: {found[-1][1]}")
+        if len(found) == top:
+            break
+    return found
+
+
+def ppmi(C: Any, verbose: bool = False, eps: float = 1e-8) -> np.ndarray:
+    """Positive pointwise mutual information of a co-occurrence matrix:
+    max(0, log2(C_ij · N / (S_i · S_j))), N the total count and S the row sums (float32)."""
+    C = np.asarray(C, dtype=np.float64)
+    total, sums = C.sum(), C.sum(axis=0)
+    if verbose:
+        print(f"ppmi: {C.shape[0]} x {C.shape[1]} counts")
+    pmi = np.log2(C * total / np.outer(sums, sums) + eps)
+    positive: np.ndarray = np.maximum(pmi, 0).astype(np.float32)
+    return positive
+
+
+def clip_grads(grads: Sequence[np.ndarray], max_norm: float) -> None:
+    """Scale the gradient arrays in place so that their joint L2 norm is at most max_norm."""
+    total = np.sqrt(sum(float((np.asarray(as_array(g)) ** 2).sum()) for g in grads))
+    rate = max_norm / (total + 1e-6)
+    if rate < 1:
+        for g in grads:
+            as_array(g)[...] *= rate
+
+
+def eval_perplexity(model: Any, corpus: Any, batch_size: int = 10, time_size: int = 35
+                    ) -> float:
+    """exp of the mean loss of `model.forward(xs, ts)` over the corpus read as `batch_size`
+    parallel streams of `time_size` steps (the model's state reset first)."""
+    corpus = np.asarray(corpus)
+    jump = (len(corpus) - 1) // batch_size
+    iterations = jump // time_size
+    if iterations < 1:
+        raise ValueError(f"eval_perplexity: a corpus of {len(corpus)} words is too short for "
+                         f"batches of {batch_size} streams of {time_size} steps")
+    model.reset_state()
+    starts = np.arange(batch_size) * jump
+    total = 0.0
+    for it in range(iterations):
+        offsets = starts[:, None] + it * time_size + np.arange(time_size)
+        total += float(model.forward(corpus[offsets], corpus[offsets + 1]))
+    return float(np.exp(total / iterations))

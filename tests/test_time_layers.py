@@ -123,3 +123,89 @@ def test_shapes_that_do_not_fit_are_named() -> None:
         layer.forward(np.zeros((4, 5, 2)))
     with pytest.raises(RuntimeError, match="TimeLSTM.backward: no forward has run yet"):
         TimeLSTM(np.zeros((3, 8)), np.zeros((2, 8)), np.zeros(8)).backward(np.zeros((1, 1, 2)))
+
+
+def test_time_softmax_with_loss_averages_over_the_labels_kept() -> None:
+    from minigrad.layers import TimeSoftmaxWithLoss
+    rng = np.random.default_rng(2)
+    xs, ts = rng.standard_normal((2, 3, 4)), np.array([[1, -1, 3], [0, 2, -1]])
+    layer = TimeSoftmaxWithLoss()
+    loss = layer.forward(xs, ts)
+    p = np.exp(xs) / np.exp(xs).sum(axis=2, keepdims=True)
+    kept = ts != -1
+    expected = -np.log(p[kept, ts[kept]]).mean()
+    assert abs(loss - expected) < 1e-12
+    dxs = layer.backward()
+    onehot = np.zeros_like(p)
+    onehot[kept, ts[kept]] = 1
+    np.testing.assert_allclose(dxs, (p - onehot) * kept[..., None] / kept.sum(), rtol=1e-10,
+                               atol=1e-15)
+    assert abs(layer.forward(xs, np.eye(4)[np.abs(ts)]) - layer.forward(xs, np.abs(ts))) == 0
+    with pytest.raises(ValueError, match=r"TimeSoftmaxWithLoss: xs of shape \(2, 3, 4\) and "
+                                         r"ts of shape \(3, 2\)"):
+        layer.forward(xs, ts.T)
+
+
+def test_time_dropout_scales_what_it_keeps() -> None:
+    from minigrad.layers import TimeDropout
+    np.random.seed(0)
+    layer, xs = TimeDropout(0.25), np.ones((4, 50, 6))
+    out = layer.forward(xs)
+    assert set(np.unique(out)) == {0.0, 1 / 0.75} and 0.2 < (out == 0).mean() < 0.3
+    dout = np.random.default_rng(0).standard_normal(xs.shape)
+    np.testing.assert_array_equal(layer.backward(dout), dout * out)
+    layer.train_flg = False
+    np.testing.assert_array_equal(layer.forward(xs), xs)
+
+
+def test_the_sequels_count_based_helpers() -> None:
+    from minigrad.util import cos_similarity, create_co_matrix, most_similar, ppmi, preprocess
+    corpus, word_to_id, id_to_word = preprocess("You say goodbye and I say hello.")
+    np.testing.assert_array_equal(corpus, [0, 1, 2, 3, 4, 1, 5, 6])
+    assert id_to_word[word_to_id["hello"]] == "hello" and len(word_to_id) == 7
+    C = create_co_matrix(corpus, len(word_to_id))
+    assert C.dtype == np.int32
+    np.testing.assert_array_equal(C[word_to_id["say"]], [1, 0, 1, 0, 1, 1, 0])
+    assert (C == C.T).all() and C.sum() == 2 * (len(corpus) - 1)
+    assert abs(cos_similarity(C[0], C[4]) - 1 / np.sqrt(2)) < 1e-7
+    found = most_similar("you", word_to_id, id_to_word, C, top=2)
+    assert [w for w, _ in found] == ["goodbye", "i"]
+    wide = create_co_matrix(corpus, 7, window_size=2)
+    assert wide[0, 2] == 1 and wide.sum() == 2 * (7 + 6)
+    M = ppmi(C)
+    total, S = C.sum(), C.sum(axis=0)
+    for i in range(7):
+        for j in range(7):
+            expected = max(0.0, np.log2(C[i, j] * total / (S[i] * S[j]) + 1e-8))
+            assert abs(M[i, j] - expected) < 1e-5
+
+
+def test_clip_grads_and_eval_perplexity() -> None:
+    from minigrad.util import clip_grads, eval_perplexity
+    grads = [np.full(3, 3.0), np.full((2, 2), 4.0)]
+    norm = np.sqrt(27 + 64)
+    clip_grads(grads, 1.0)
+    assert abs(np.sqrt(sum((g ** 2).sum() for g in grads)) - 1.0) < 1e-5
+    small = [np.array([0.1, 0.2])]
+    clip_grads(small, 1.0)
+    np.testing.assert_array_equal(small[0], [0.1, 0.2])
+    assert norm > 1
+
+    class Uniform:                   # a model that predicts every one of V words alike
+        def __init__(self, V: int) -> None:
+            self.V, self.seen, self.resets = V, [], 0
+
+        def reset_state(self) -> None:
+            self.resets += 1
+
+        def forward(self, xs: np.ndarray, ts: np.ndarray) -> float:
+            assert xs.shape == ts.shape == (3, 5) and (ts[:, :-1] == xs[:, 1:]).all()
+            self.seen.append(xs)
+            return float(np.log(self.V))
+
+    corpus = np.arange(100) % 17
+    model = Uniform(17)
+    assert abs(eval_perplexity(model, corpus, batch_size=3, time_size=5) - 17) < 1e-9
+    assert model.resets == 1 and len(model.seen) == (99 // 3) // 5
+    with pytest.raises(ValueError, match="too short"):
+        eval_perplexity(model, corpus[:10], batch_size=3, time_size=5)
