@@ -7,7 +7,8 @@ the gradients of the parameters as attributes (`dW`, `db`, `dgamma`,
 `dbeta`), each a fresh ndarray. So the book's layered networks (chapter 5's
 TwoLayerNet, chapter 7's SimpleConvNet) run unchanged with
 `from minigrad.layers import *`. The sequel's `TimeEmbedding`, `TimeRNN`,
-`TimeLSTM`, `TimeGRU` and `TimeAffine` keep its interface too: `params` and
+`TimeLSTM`, `TimeGRU`, `TimeAffine`, `TimeSoftmaxWithLoss`, `TimeDropout`,
+`EmbeddingDot` and `NegativeSamplingLoss` keep its interface too: `params` and
 `grads` lists, the grads written in place by `backward`.
 
 No derivative is written here. A forward wraps its input as a leaf that
@@ -701,3 +702,101 @@ class TimeDropout(_Layer):
 
     def backward(self, dout: Any) -> np.ndarray:
         return self._gradients(dout)[0]
+
+
+# ------------------------------------------------------------ word2vec's negative sampling
+
+__all__ += ["EmbeddingDot", "UnigramSampler", "NegativeSamplingLoss"]
+
+
+def _embedding_dot(h: Tensor, W: Tensor, idx: np.ndarray) -> Tensor:
+    """Each row of h dotted with the rows of W that idx (N,) or (N, k) picks."""
+    rows = F.embedding(idx, W)                       # (N, D) or (N, k, D)
+    return (rows * (h if idx.ndim == 1 else h.reshape(h.shape[0], 1, -1))).sum(axis=-1)
+
+
+def _minus_log_sigmoid(x: Tensor) -> Tensor:
+    """-log σ(x), stably and smoothly: -log_softmax([0, x])[1]."""
+    pairs = ops.stack([Tensor(np.zeros(x.shape, x.dtype)), x], axis=-1)
+    return -F.log_softmax(pairs)[..., 1]
+
+
+class EmbeddingDot(_TimeLayer):
+    """The score of each hidden vector h (N, D) against the output word vector W[idx]."""
+
+    names = ("W",)
+
+    def __init__(self, W: np.ndarray) -> None:
+        super().__init__()
+        self.params = [W]
+        self.grads = [np.zeros_like(W)]
+
+    def forward(self, h: Any, idx: Any) -> np.ndarray:
+        self._start()
+        W, = self._params()
+        leaves = (_leaf(_input(h, "EmbeddingDot")), _leaf(W))
+        return self._keep(_embedding_dot(*leaves, np.asarray(as_array(idx))), leaves)
+
+    def backward(self, dout: Any) -> np.ndarray:
+        dh, dW = self._gradients(dout)
+        self._store([dW])
+        return dh
+
+
+class UnigramSampler:
+    """Negative samples drawn from the corpus's word frequencies raised to `power` (0.75
+    lifts rare words), `sample_size` per target, none equal to its target."""
+
+    def __init__(self, corpus: Any, power: float, sample_size: int) -> None:
+        corpus = np.asarray(corpus)
+        counts = np.bincount(corpus).astype(np.float64)
+        self.vocab_size = len(counts)
+        self.sample_size = check_int(sample_size, "sample_size", "UnigramSampler")
+        if self.sample_size >= self.vocab_size:
+            raise ValueError(f"UnigramSampler: sample_size {sample_size} needs more than "
+                             f"{self.vocab_size} words in the vocabulary")
+        p = counts ** check_float(power, "power", "UnigramSampler")
+        self.word_p = p / p.sum()
+
+    def get_negative_sample(self, target: Any) -> np.ndarray:
+        """(N, sample_size) word ids, distinct within a row and never the row's target,
+        from numpy's global random state."""
+        target = np.asarray(target)
+        negatives = np.zeros((target.shape[0], self.sample_size), dtype=np.int64)
+        for row, word in enumerate(target):
+            p = self.word_p.copy()
+            p[word] = 0
+            negatives[row] = np.random.choice(self.vocab_size, self.sample_size, replace=False,
+                                              p=p / p.sum())
+        return negatives
+
+
+class NegativeSamplingLoss(_TimeLayer):
+    """word2vec's loss: binary cross-entropy of the target word's score (label 1) and of
+    `sample_size` sampled words' scores (label 0), each averaged over the batch and summed.
+    `params` holds the output vectors W once, `grads` its whole gradient."""
+
+    names = ("W",)
+
+    def __init__(self, W: np.ndarray, corpus: Any, power: float = 0.75,
+                 sample_size: int = 5) -> None:
+        super().__init__()
+        self.sample_size = sample_size
+        self.sampler = UnigramSampler(corpus, power, sample_size)
+        self.params = [W]
+        self.grads = [np.zeros_like(W)]
+
+    def forward(self, h: Any, target: Any) -> float:
+        self._start()
+        W, = self._params()
+        target = np.asarray(as_array(target))
+        negatives = self.sampler.get_negative_sample(target)
+        ht, Wt = _leaf(_input(h, "NegativeSamplingLoss")), _leaf(W)
+        positive = _minus_log_sigmoid(_embedding_dot(ht, Wt, target)).mean()
+        negative = _minus_log_sigmoid(-_embedding_dot(ht, Wt, negatives)).mean(axis=0).sum()
+        return float(self._keep(positive + negative, (ht, Wt)))
+
+    def backward(self, dout: Any = 1) -> np.ndarray:
+        dh, dW = self._gradients(np.asarray(as_array(dout), dtype=float))
+        self._store([dW])
+        return dh

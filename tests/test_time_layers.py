@@ -209,3 +209,49 @@ def test_clip_grads_and_eval_perplexity() -> None:
     assert model.resets == 1 and len(model.seen) == (99 // 3) // 5
     with pytest.raises(ValueError, match="too short"):
         eval_perplexity(model, corpus[:10], batch_size=3, time_size=5)
+
+
+def test_embedding_dot_and_negative_sampling_loss() -> None:
+    from minigrad.layers import EmbeddingDot, NegativeSamplingLoss, UnigramSampler
+    rng = np.random.default_rng(5)
+    W, h = rng.standard_normal((7, 3)), rng.standard_normal((4, 3))
+    idx = np.array([0, 3, 3, 6])
+    dot = EmbeddingDot(W)
+    np.testing.assert_allclose(dot.forward(h, idx), (W[idx] * h).sum(axis=1), rtol=1e-13)
+    dout = rng.standard_normal(4)
+    np.testing.assert_allclose(dot.backward(dout), W[idx] * dout[:, None], rtol=1e-13)
+    expected = np.zeros_like(W)
+    np.add.at(expected, idx, h * dout[:, None])
+    np.testing.assert_allclose(dot.grads[0], expected, rtol=1e-13)
+
+    corpus = np.array([0, 1, 2, 3, 4, 5, 6, 1, 1, 2, 0, 1])
+    sampler = UnigramSampler(corpus, 0.75, 3)
+    counts = np.bincount(corpus) ** 0.75
+    np.testing.assert_allclose(sampler.word_p, counts / counts.sum())
+    np.random.seed(1)
+    negatives = sampler.get_negative_sample(np.repeat(idx, 50))
+    assert negatives.shape == (200, 3)
+    assert not (negatives == np.repeat(idx, 50)[:, None]).any()
+    assert all(len(set(row)) == 3 for row in negatives)
+
+    layer = NegativeSamplingLoss(W, corpus, sample_size=3)
+
+    def loss(_: Any = None) -> float:
+        np.random.seed(2)
+        return layer.forward(h, idx)
+
+    np.random.seed(2)
+    drawn = sampler.get_negative_sample(idx)
+    score = (W[idx] * h).sum(axis=1)
+    scores = (W[drawn] * h[:, None]).sum(axis=2)
+    expected_loss = -np.log(1 / (1 + np.exp(-score))).mean() - \
+        np.log(1 / (1 + np.exp(scores))).mean(axis=0).sum()
+    assert abs(loss() - expected_loss) < 1e-12
+    dh = layer.backward()
+    np.testing.assert_allclose(dh, numerical_gradient(loss, h), rtol=1e-6, atol=1e-9)
+    loss()
+    layer.backward()
+    dW = layer.grads[0].copy()
+    np.testing.assert_allclose(dW, numerical_gradient(loss, W), rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="sample_size 7 needs more than 7 words"):
+        UnigramSampler(corpus, 0.75, 7)
