@@ -300,6 +300,19 @@ class Module:
             np.copyto(targets[key][2], value, casting="unsafe")
             bump_version(targets[key][2])
 
+    def torch_state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer under PyTorch's keys and layouts (Linear's
+        weight transposed to (out, in)): `torch_model.load_state_dict({k: torch.tensor(v)
+        ...})` accepts it."""
+        from .torch_state import to_torch
+        return to_torch(self)
+
+    def load_torch_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Load a PyTorch `state_dict` (tensors or arrays), converting names and layouts;
+        a missing or unexpected key, or a shape mismatch, is an error naming it."""
+        from .torch_state import from_torch
+        from_torch(self, state, strict)
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write `state_dict()` to `path` as .npz, atomically.
 
@@ -425,6 +438,7 @@ class _Weighted(Module):
 
     W: Parameter
     b: Parameter | None
+    torch_names = {"W": ("weight", False), "b": ("bias", False)}
 
     @property
     def weight(self) -> Parameter:
@@ -443,6 +457,8 @@ class Linear(_Weighted):
     number used as the std. Biases start at zero. `rng` is a numpy Generator
     or seed; without one, numpy's global state is used as in the book.
     """
+
+    torch_names = {"W": ("weight", True), "b": ("bias", False)}    # W is (in, out)
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  weight_init: str | float = "std",
@@ -739,6 +755,7 @@ class BatchNorm1d(Module):
 
     running_mean: np.ndarray       # buffers, registered in __init__
     running_var: np.ndarray
+    torch_names = {"gamma": ("weight", False), "beta": ("bias", False)}
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True) -> None:
