@@ -22,12 +22,13 @@ import bench_e2e
 import bench_gradcheck
 import bench_memory
 import bench_overhead
+import bench_rnn
 import bench_scaling
 import bench_step
 import bench_transforms
 
 BENCHMARKS = [bench_step, bench_overhead, bench_scaling, bench_memory, bench_gradcheck,
-              bench_transforms, bench_e2e, bench_conv, bench_book_loop]
+              bench_transforms, bench_e2e, bench_conv, bench_book_loop, bench_rnn]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "README.md"
 
 

@@ -154,3 +154,25 @@ def test_bad_input_is_named() -> None:
         nn.LSTM(3, 4)(np.zeros((5, 2, 3)), np.zeros((1, 2, 4)))
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
+
+
+def test_the_rnn_benchmarks_hand_written_step_agrees_with_the_graph() -> None:
+    """bench_rnn.py's reference (an LSTM backward by hand) and the sequel's Time layers give
+    the same losses step after step, at a small size (in a subprocess: the benchmarks set
+    their BLAS threads on import)."""
+    import subprocess
+    from pathlib import Path
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    code = """
+import bench_rnn as B
+B.N, B.T, B.E, B.H, B.V = 3, 4, 5, 6, 7
+ids, targets, init = B.setup()
+ours, hand = B.minigrad_time_layers_step(ids, targets, init), B.numpy_step(ids, targets, init)
+for _ in range(3):
+    a, b = ours(), hand()
+    assert abs(a - b) < 1e-12 * abs(b), (a, b)
+print("agree")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=benchmarks, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "agree", result.stderr
