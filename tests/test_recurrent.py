@@ -176,3 +176,28 @@ print("agree")
     result = subprocess.run([sys.executable, "-c", code], cwd=benchmarks, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "agree", result.stderr
+
+
+def test_the_steps_of_an_input_that_requires_grad_cost_t_log_t_not_t_squared(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from minigrad import ops
+    from minigrad.nn.recurrent import time_steps
+    filled: list[int] = []
+    forward = ops.ScatterAdd.forward
+
+    def counting(ctx: Any, g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+        out = forward(ctx, g, index, shape)
+        filled.append(out.size)
+        return out
+
+    monkeypatch.setattr(ops.ScatterAdd, "forward", staticmethod(counting))
+    T = 1024
+    x = mg.tensor(np.random.default_rng(0).standard_normal((T, 2)), requires_grad=True)
+    steps = time_steps(x)
+    assert len(steps) == T
+    for t in (0, 1, 517, T - 1):
+        np.testing.assert_array_equal(steps[t].data, x.data[t])
+    weights = np.arange(T, dtype=float)
+    mg.stack([s.sum() * w for s, w in zip(steps, weights)]).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.repeat(weights[:, None], 2, axis=1))
+    assert sum(filled) <= 2 * T * 2 * np.log2(T)      # T log T, where T²/2 would be 10⁶
