@@ -518,7 +518,7 @@ class _TimeRecurrent(_TimeLayer):
             self.h = np.zeros((N, H), np.result_type(xs.dtype, Wh.dtype))
         leaves = (_leaf(xs), _leaf(Wx), _leaf(Wh), _leaf(b), _leaf(np.asarray(self.h)))
         x, *weights, h = leaves
-        hs = self.run([x[:, t] for t in range(T)], h, weights)
+        hs = self.run(F.time_steps(x.swapaxes(0, 1)), h, weights)
         out = ops.stack(hs, axis=1)
         return self._keep(out, leaves)
 

@@ -181,7 +181,7 @@ print("agree")
 def test_the_steps_of_an_input_that_requires_grad_cost_t_log_t_not_t_squared(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from minigrad import ops
-    from minigrad.nn.recurrent import time_steps
+    from minigrad.functional import time_steps
     filled: list[int] = []
     forward = ops.ScatterAdd.forward
 

@@ -5,7 +5,7 @@ graph. The parameters carry PyTorch's names, shapes and gate order
 (`weight_ih_l0` of shape (gates·hidden, input), LSTM gates i, f, g, o; GRU
 gates r, z, n), so a PyTorch state_dict's arrays fit them as they are.
 A sequence of any length runs without recursion (the graph is walked with a
-stack), and in time O(T log T) in T at most (see `time_steps`).
+stack), and in time O(T log T) in T at most (see `F.time_steps`).
 """
 
 from __future__ import annotations
@@ -17,30 +17,13 @@ import numpy as np
 from minigrad import ops
 from minigrad._checks import check_bool, check_int, check_rng
 from minigrad.engine import ArrayLike, Tensor, as_tensor
+from minigrad.functional import time_steps
 
 from . import Module, Parameter
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
 State = Any     # a Tensor (h), or for LSTM a tuple (h, c)
-
-
-def time_steps(x: Tensor) -> list[Tensor]:
-    """x[0], x[1], ... along the first axis. The backward of a slice fills an array of the
-    sliced tensor's shape, so slices of a tensor that requires grad are taken from halves,
-    quarters, ... of it: O(T log T) work in the backward pass rather than O(T²)."""
-    if not x.requires_grad:
-        return [x[t] for t in range(x.shape[0])]
-    steps: list[Tensor] = []
-    pending = [x]                            # a stack of pieces, first piece on top
-    while pending:
-        piece = pending.pop()
-        n = piece.shape[0]
-        if n <= 2:
-            steps.extend(piece[t] for t in range(n))
-        else:
-            pending += [piece[n // 2:], piece[:n // 2]]
-    return steps
 
 
 class _Recurrent(Module):
