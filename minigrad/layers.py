@@ -459,9 +459,12 @@ class _TimeLayer(_Layer):
     """The sequel's interface: `params` and `grads` lists (the grads written in place by
     backward, so optimizers holding them see the new values), arrays of shape (N, T, ...)."""
 
-    params: list[np.ndarray]
-    grads: list[np.ndarray]
     names: tuple[str, ...]
+
+    def __init__(self, *params: np.ndarray) -> None:
+        super().__init__()
+        self.params = list(params)
+        self.grads = [np.zeros_like(p) for p in params]
 
     def _params(self) -> list[np.ndarray]:
         where = type(self).__name__
@@ -486,9 +489,7 @@ class _TimeRecurrent(_TimeLayer):
 
     def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
                  stateful: bool = False) -> None:
-        super().__init__()
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        super().__init__(Wx, Wh, b)
         self.stateful = stateful
         self.h: np.ndarray | None = None
         self.dh: np.ndarray | None = None
@@ -594,9 +595,7 @@ class TimeAffine(_TimeLayer):
     names = ("W", "b")
 
     def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
-        super().__init__()
-        self.params = [W, b]
-        self.grads = [np.zeros_like(W), np.zeros_like(b)]
+        super().__init__(W, b)
 
     def forward(self, x: Any) -> np.ndarray:
         self._start()
@@ -622,9 +621,7 @@ class TimeEmbedding(_TimeLayer):
     names = ("W",)
 
     def __init__(self, W: np.ndarray) -> None:
-        super().__init__()
-        self.params = [W]
-        self.grads = [np.zeros_like(W)]
+        super().__init__(W)
 
     def forward(self, xs: Any) -> np.ndarray:
         self._start()
@@ -647,7 +644,6 @@ class TimeSoftmaxWithLoss(_TimeLayer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.params, self.grads = [], []
         self.ignore_label = -1
 
     def forward(self, xs: Any, ts: Any) -> float:
@@ -727,9 +723,7 @@ class EmbeddingDot(_TimeLayer):
     names = ("W",)
 
     def __init__(self, W: np.ndarray) -> None:
-        super().__init__()
-        self.params = [W]
-        self.grads = [np.zeros_like(W)]
+        super().__init__(W)
 
     def forward(self, h: Any, idx: Any) -> np.ndarray:
         self._start()
@@ -780,11 +774,9 @@ class NegativeSamplingLoss(_TimeLayer):
 
     def __init__(self, W: np.ndarray, corpus: Any, power: float = 0.75,
                  sample_size: int = 5) -> None:
-        super().__init__()
+        super().__init__(W)
         self.sample_size = sample_size
         self.sampler = UnigramSampler(corpus, power, sample_size)
-        self.params = [W]
-        self.grads = [np.zeros_like(W)]
 
     def forward(self, h: Any, target: Any) -> float:
         self._start()
