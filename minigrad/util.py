@@ -117,7 +117,7 @@ def col2im(col: Any, input_shape: Sequence[int], filter_h: int, filter_w: int, s
 # ------------------------------------------------------------ the sequel's helpers
 
 __all__ += ["preprocess", "create_co_matrix", "cos_similarity", "most_similar", "ppmi",
-            "clip_grads", "eval_perplexity"]
+            "clip_grads", "eval_perplexity", "create_contexts_target"]
 
 
 def preprocess(text: str) -> tuple[np.ndarray, dict[str, int], dict[int, str]]:
@@ -129,6 +129,20 @@ def preprocess(text: str) -> tuple[np.ndarray, dict[str, int], dict[int, str]]:
         word_to_id.setdefault(word, len(word_to_id))
     id_to_word = {i: w for w, i in word_to_id.items()}
     return np.array([word_to_id[w] for w in words]), word_to_id, id_to_word
+
+
+def create_contexts_target(corpus: Any, window_size: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """word2vec's training pairs: for each word with `window_size` words on both sides,
+    those 2·window_size words (in order, left then right) and the word: (contexts, target)."""
+    corpus = np.asarray(corpus)
+    w = check_int(window_size, "window_size", "create_contexts_target")
+    if corpus.ndim != 1 or len(corpus) <= 2 * w:
+        raise ValueError(f"create_contexts_target: a corpus of shape {corpus.shape} has no "
+                         f"word with {w} words on both sides")
+    target = corpus[w:len(corpus) - w]
+    offsets = [k for k in range(-w, w + 1) if k != 0]
+    contexts = np.stack([corpus[w + k:len(corpus) - w + k] for k in offsets], axis=1)
+    return contexts, target
 
 
 def create_co_matrix(corpus: Any, vocab_size: int, window_size: int = 1) -> np.ndarray:

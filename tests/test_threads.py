@@ -101,7 +101,8 @@ def called_names(path: Path) -> set[str]:
             if isinstance(node, ast.Call)}
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
+@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")
+                                          if not p.name.startswith("_")))
 def test_every_example_applies_its_threads_option(script: str) -> None:
     assert {"add_threads_argument", "limit_blas_threads"} <= called_names(
         EXAMPLES / script)

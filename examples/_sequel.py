@@ -1,0 +1,175 @@
+"""What the sequel's four programs (word2vec, rnnlm, seq2seq_addition, attention_dates) share:
+their common options, a progress bar, a plot file, and the loop that trains a model on
+mini-batches with Adam and gradient clipping."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
+
+from train_two_layer_net import learning_rate, plot_file
+
+from minigrad import nn, optim
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser whose help is the program's docstring: its first paragraph above
+    the options, the rest below."""
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog="\n\n".join(doc.split("\n\n")[1:]))
+
+
+def add_training_arguments(p: argparse.ArgumentParser, *, epochs: int, batch_size: int,
+                           lr: float, plot: str) -> None:
+    p.add_argument("--epochs", type=int, default=epochs, help=f"default: {epochs}")
+    p.add_argument("--batch-size", type=int, default=batch_size,
+                   help=f"default: {batch_size}")
+    p.add_argument("--lr", type=learning_rate, default=lr,
+                   help=f"Adam's learning rate (default: {lr})")
+    p.add_argument("--seed", type=int, default=0, help="default: 0")
+    p.add_argument("--plot", type=plot_file, default=plot,
+                   help=f"PNG to write ('' for none; default: {plot})")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def check_positive(p: argparse.ArgumentParser, args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+
+
+class Progress:
+    """A tqdm bar on a terminal (when tqdm is installed and not --no-progress), else none;
+    `say` prints a line without breaking it."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar: Any = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                pass
+            else:
+                self.bar = tqdm(total=total, desc="training", unit="batch", leave=False,
+                                file=sys.stderr, mininterval=0.5, disable=None)
+
+    def update(self, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.update()
+            self.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+    def say(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stdout)
+        else:
+            print(line, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def shuffled(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Indices of one epoch's mini-batches of range(n), in a fresh random order (the last
+    one may be smaller)."""
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def fit(model: nn.Module, loss_of: Callable[[Any], Any], epoch: Callable[[], list[Any]],
+        args: argparse.Namespace, after_epoch: Callable[[int], str],
+        max_grad: float | None = 5.0) -> list[float]:
+    """Train with Adam for args.epochs epochs: `epoch()` gives the batches of an epoch,
+    `loss_of(batch)` a batch's loss, `after_epoch(epoch)` a line to print. Gradients are
+    clipped to a norm of `max_grad`. Returns the mean batch loss of each epoch."""
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    bar = Progress(args.epochs * len(epoch()), enabled=not args.no_progress)
+    history: list[float] = []
+    began = time.perf_counter()
+    for number in range(1, args.epochs + 1):
+        losses = []
+        for batch in epoch():
+            loss = loss_of(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            if max_grad is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), max_grad)
+            optimizer.step()
+            losses.append(loss.item())
+            bar.update(losses[-1])
+        history.append(float(np.mean(losses)))
+        bar.say(f"epoch {number:3d}  loss {history[-1]:.4f}  {after_epoch(number)}")
+    bar.close()
+    print(f"training time: {time.perf_counter() - began:.1f} s")
+    return history
+
+
+def pyplot() -> Any:
+    import matplotlib
+
+    if not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(draw: Callable[[Any], Any], path: str) -> None:
+    """Call draw(plt), which returns a figure, and write it to path (if path is not '')."""
+    if not path:
+        return
+    try:
+        plt = pyplot()
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)", file=sys.stderr)
+        return
+    fig = draw(plt)
+    fig.tight_layout()
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=100)
+    os.replace(tmp, path)
+    plt.close(fig)
+    print(f"plot written to {path}")
+
+
+def train_seq2seq(model: Any, data: tuple[tuple[np.ndarray, np.ndarray], ...],
+                  args: argparse.Namespace) -> tuple[list[float], list[float]]:
+    """Train a seq2seq model on (x_train, t_train), printing the exact-match accuracy of its
+    greedy answers to the held-back questions every epoch: (losses, accuracies)."""
+    from minigrad.nlp import exact_match
+
+    (x_train, t_train), (x_test, t_test) = data
+    rng = np.random.default_rng(args.seed)
+    accuracies: list[float] = []
+
+    def evaluate(_: int) -> str:
+        accuracies.append(exact_match(model, x_test, t_test))
+        return f"test exact match {accuracies[-1]:.4f}"
+
+    losses = fit(model, lambda i: model(x_train[i], t_train[i]),
+                 lambda: shuffled(len(x_train), args.batch_size, rng), args, evaluate)
+    print(f"final test exact match: {accuracies[-1]:.4f}")
+    return losses, accuracies
+
+
+def show_answers(model: Any, x: np.ndarray, t: np.ndarray, id_to_char: dict[int, str],
+                 reversed_input: bool, count: int = 8) -> None:
+    """Print `count` questions, the model's answers and whether each is right."""
+    answers, _ = model.generate(x[:count], int(t[0, 0]), t.shape[1] - 1)
+    for question, answer, truth in zip(x[:count], answers, t[:count]):
+        if reversed_input:
+            question = question[::-1]
+        text = "".join(id_to_char[int(c)] for c in question).strip()
+        mark = "ok" if np.array_equal(answer, truth[1:]) else \
+            "wrong, " + "".join(id_to_char[int(c)] for c in truth[1:]).strip()
+        print(f"  {text:30s} → {''.join(id_to_char[int(c)] for c in answer).strip():12s} {mark}")
