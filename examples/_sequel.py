@@ -88,10 +88,11 @@ def shuffled(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarr
 
 def fit(model: nn.Module, loss_of: Callable[[Any], Any], epoch: Callable[[], list[Any]],
         args: argparse.Namespace, after_epoch: Callable[[int], str],
-        max_grad: float | None = 5.0) -> list[float]:
+        max_grad: float | None = 5.0, every_loss: list[float] | None = None) -> list[float]:
     """Train with Adam for args.epochs epochs: `epoch()` gives the batches of an epoch,
     `loss_of(batch)` a batch's loss, `after_epoch(epoch)` a line to print. Gradients are
-    clipped to a norm of `max_grad`. Returns the mean batch loss of each epoch."""
+    clipped to a norm of `max_grad`. Returns the mean batch loss of each epoch, and appends
+    each batch's to `every_loss`."""
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     bar = Progress(args.epochs * len(epoch()), enabled=not args.no_progress)
     history: list[float] = []
@@ -107,6 +108,8 @@ def fit(model: nn.Module, loss_of: Callable[[Any], Any], epoch: Callable[[], lis
             optimizer.step()
             losses.append(loss.item())
             bar.update(losses[-1])
+            if every_loss is not None:
+                every_loss.append(losses[-1])
         history.append(float(np.mean(losses)))
         bar.say(f"epoch {number:3d}  loss {history[-1]:.4f}  {after_epoch(number)}")
     bar.close()
@@ -163,13 +166,20 @@ def train_seq2seq(model: Any, data: tuple[tuple[np.ndarray, np.ndarray], ...],
 
 
 def show_answers(model: Any, x: np.ndarray, t: np.ndarray, id_to_char: dict[int, str],
-                 reversed_input: bool, count: int = 8) -> None:
-    """Print `count` questions, the model's answers and whether each is right."""
-    answers, _ = model.generate(x[:count], int(t[0, 0]), t.shape[1] - 1)
-    for question, answer, truth in zip(x[:count], answers, t[:count]):
-        if reversed_input:
-            question = question[::-1]
+                 reversed_input: bool, count: int = 8, mistakes: int = 4) -> None:
+    """Print the first `count` questions with the model's answers and whether each is
+    right, then up to `mistakes` of the questions it got wrong."""
+    answers = np.concatenate([model.generate(x[i:i + 1000], int(t[0, 0]), t.shape[1] - 1)[0]
+                              for i in range(0, len(x), 1000)])
+    wrong = np.flatnonzero(np.any(answers != t[:, 1:], axis=1))
+    first = list(range(min(count, len(x))))
+    rows = first + [int(i) for i in wrong if i >= count][:mistakes]
+    for k, row in enumerate(rows):
+        if k == len(first):
+            print("  and some it got wrong:")
+        question = x[row, ::-1] if reversed_input else x[row]
         text = "".join(id_to_char[int(c)] for c in question).strip()
-        mark = "ok" if np.array_equal(answer, truth[1:]) else \
-            "wrong, " + "".join(id_to_char[int(c)] for c in truth[1:]).strip()
-        print(f"  {text:30s} → {''.join(id_to_char[int(c)] for c in answer).strip():12s} {mark}")
+        said = "".join(id_to_char[int(c)] for c in answers[row]).strip()
+        mark = "wrong, " + "".join(id_to_char[int(c)] for c in t[row, 1:]).strip() \
+            if row in wrong else "ok"
+        print(f"  {text:30s} → {said:12s} {mark}")

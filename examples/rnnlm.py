@@ -119,20 +119,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         test_ppl.append(perplexity(model, test_pieces))
         return f"test perplexity {test_ppl[-1]:.3f}"
 
-    history = fit(model, loss_of, lambda: pieces, args, evaluate)
+    every_loss: list[float] = []
+    history = fit(model, loss_of, lambda: pieces, args, evaluate, every_loss=every_loss)
     print(f"final test perplexity: {test_ppl[-1]:.4f}")
     rng = np.random.default_rng(args.seed)
     print("the model writes:", write(model, word_to_id, id_to_word, 30, rng))
 
     def draw(plt: Any) -> Any:
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        epochs = np.arange(1, len(history) + 1)
-        ax.plot(epochs, np.exp(history), marker="o", label="training (while learning)")
-        ax.plot(epochs, test_ppl, marker="s", linestyle="--", label="held-out text")
+        ax.plot(np.arange(1, len(every_loss) + 1) / len(pieces), np.exp(every_loss),
+                linewidth=0.8, label="training batches")
+        ax.plot(np.arange(1, len(history) + 1), test_ppl, marker="s", linestyle="--",
+                label="held-out text, after each epoch")
         ax.axhline(floor, color="k", linewidth=0.8, label=f"the grammar itself ({floor:.2f})")
         ax.axhline(unigram, color="tab:gray", linestyle=":",
                    label=f"word frequencies ({unigram:.2f})")
-        ax.set(xlabel="epoch", ylabel="perplexity", yscale="log",
+        ax.set(xlabel="epoch", ylabel="perplexity", yscale="log", xlim=(0, len(history)),
                title="LSTM language model on the grammar's text")
         ax.legend(fontsize=8)
         return fig

@@ -9,8 +9,8 @@ should play the same role. The program prints those neighbours and how many shar
     python examples/word2vec.py                    # about half a minute
     python examples/word2vec.py --sentences 2000 --epochs 3
 
-Writes a PNG (--plot) of the loss per epoch and of the word vectors projected on their
-first two principal axes, coloured by role.
+Writes a PNG (--plot) of the loss per epoch and of the cosine similarity of every two
+word vectors, the words ordered by role: blocks on the diagonal are the roles.
 """
 
 from __future__ import annotations
@@ -87,19 +87,18 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         util.most_similar(query, word_to_id, id_to_word, model.word_vecs, top=3)
 
     def draw(plt: object) -> object:
-        fig, (ax_loss, ax_vec) = plt.subplots(1, 2, figsize=(11, 4.5))  # type: ignore[attr-defined]
+        fig, (ax_loss, ax_vec) = plt.subplots(1, 2, figsize=(11, 5))  # type: ignore[attr-defined]
         ax_loss.plot(np.arange(1, len(history) + 1), history, marker="o")
-        ax_loss.set(xlabel="epoch", ylabel="mean loss", title="CBOW with negative sampling")
-        vectors = model.word_vecs - model.word_vecs.mean(axis=0)
-        axes = np.linalg.svd(vectors, full_matrices=False)[2][:2]
-        points = vectors @ axes.T
-        for role, words in GRAMMAR_ROLES.items():
-            ids = [word_to_id[w] for w in words if w in word_to_id]
-            ax_vec.scatter(points[ids, 0], points[ids, 1], label=role, s=18)
-            for i in ids:
-                ax_vec.annotate(id_to_word[i], points[i], fontsize=7)
-        ax_vec.set(title="word vectors, first two principal axes")
-        ax_vec.legend(fontsize=7, loc="best")
+        ax_loss.set(xlabel="epoch", ylabel="mean loss", title="CBOW with negative sampling",
+                    xticks=np.arange(1, len(history) + 1))
+        words = [w for role in GRAMMAR_ROLES.values() for w in role if w in word_to_id]
+        vectors = model.word_vecs[[word_to_id[w] for w in words]]
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        image = ax_vec.imshow(unit @ unit.T, cmap="viridis", vmin=-1, vmax=1)
+        ax_vec.set_xticks(range(len(words)), words, rotation=90, fontsize=6)
+        ax_vec.set_yticks(range(len(words)), words, fontsize=6)
+        ax_vec.set(title="cosine similarity of the word vectors, by role")
+        fig.colorbar(image, ax=ax_vec, fraction=0.046)
         return fig
 
     save_figure(draw, args.plot)

@@ -246,7 +246,9 @@ class Linear(Function):
         need_x, need_W = ctx.needs_input_grad[:2]     # each gradient reads the other input
         ctx.save_for_backward(x if need_W else None, W if need_x else None)
         ctx.b_shape = None if b is None else b.shape
-        out = x @ W
+        # leading axes folded into one: a single matrix product (numpy loops over a stack)
+        out = (x.reshape(-1, x.shape[-1]) @ W).reshape(*x.shape[:-1], W.shape[1]) \
+            if x.ndim > 2 else x @ W
         if b is not None:
             if b.dtype == out.dtype and b.ndim <= out.ndim:
                 out += b                  # no new array
@@ -259,7 +261,9 @@ class Linear(Function):
         x, W = ctx.saved_tensors
         need_x, need_W, need_b = (*ctx.needs_input_grad, False)[:3]      # b may be left out
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim > 2 else g
-        gx = g @ W.T if need_x else None
+        gx = None
+        if need_x:
+            gx = (g2 @ W.T).reshape(*g.shape[:-1], W.shape[0]) if g.ndim > 2 else g @ W.T
         gW = None
         if need_W:
             if g.ndim > 2:

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 import minigrad as mg
 from minigrad import util
 from minigrad.datasets import sequence
-from minigrad.gradcheck import numerical_gradient
 from minigrad.nlp import CBOW, AttentionSeq2seq, PeekySeq2seq, Rnnlm, Seq2seq, exact_match
 
 # ------------------------------------------------------------------ the grammar

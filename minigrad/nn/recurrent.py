@@ -16,7 +16,8 @@ import numpy as np
 
 from minigrad import ops
 from minigrad._checks import check_bool, check_int, check_rng
-from minigrad.engine import ArrayLike, Tensor, as_tensor
+from minigrad.dispatch import call
+from minigrad.engine import ArrayLike, Function, Tensor, as_tensor
 from minigrad.functional import time_steps
 
 from . import Module, Parameter
@@ -65,7 +66,23 @@ class _Recurrent(Module):
                 b_ih, b_hh)
 
     def cell(self, x: Tensor, state: State, k: int, weights: Any) -> State:
+        """One step of layer k from its input x (N, input) and state; `weights` are
+        `_weights(k)`."""
+        return self._layer(x.reshape(1, *x.shape), state, weights)[1]
+
+    def step(self, xa: Tensor, state: State, weights: Any) -> State:
+        """One step from the input already projected, xa = x W_ihᵀ + b_ih (N, gates·H)."""
         raise NotImplementedError
+
+    def _layer(self, x: Tensor, state: State, weights: Any) -> tuple[Tensor, State]:
+        """A layer over the sequence x (T, N, input): its outputs (T, N, H), last state."""
+        W_ih, _, b_ih, _ = weights
+        outputs = []
+        # every step's input projection in one product: (T, N, gates·H)
+        for xa in time_steps(ops.linear(x, W_ih, b_ih)):
+            state = self.step(xa, state, weights)
+            outputs.append(state[0] if isinstance(state, tuple) else state)
+        return ops.stack(outputs, axis=0), state
 
     def _states(self, hx: Any, batch: int, dtype: Any) -> list[State]:
         """The initial state of each layer, from hx of shape (num_layers, N, H) or zeros."""
@@ -98,14 +115,9 @@ class _Recurrent(Module):
         T, N = x.shape[0], x.shape[1]
         dtype = np.result_type(x.dtype, self._parameters["weight_ih_l0"].dtype)
         states = self._states(hx, N, dtype)
-        steps = time_steps(x)
+        output = x
         for k in range(self.num_layers):
-            weights, state, outputs = self._weights(k), states[k], []
-            for step in steps:
-                state = self.cell(step, state, k, weights)
-                outputs.append(state[0] if isinstance(state, tuple) else state)
-            states[k], steps = state, outputs
-        output = ops.stack(steps, axis=0)
+            output, states[k] = self._layer(output, states[k], self._weights(k))
         if unbatched:
             output = output.reshape(T, self.hidden_size)
         elif self.batch_first:
@@ -144,10 +156,85 @@ class RNN(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, rng=rng)
         self.nonlinearity = nonlinearity
 
-    def cell(self, x: Tensor, h: Tensor, k: int, weights: Any) -> Tensor:
-        W_ih, W_hh, b_ih, b_hh = weights
-        a = ops.linear(x, W_ih, b_ih) + ops.linear(h, W_hh, b_hh)
+    def step(self, xa: Tensor, h: Tensor, weights: Any) -> Tensor:
+        _, W_hh, _, b_hh = weights
+        a = xa + ops.linear(h, W_hh, b_hh)
         return a.tanh() if self.nonlinearity == "tanh" else a.relu()
+
+
+def _join(parts: list[Any], axis: int, stack: bool = False) -> Any:
+    """np.concatenate (or np.stack) of arrays, or the op of Tensors (recorded)."""
+    if any(isinstance(p, Tensor) for p in parts):
+        return (ops.stack if stack else ops.concatenate)(parts, axis=axis)
+    return (np.stack if stack else np.concatenate)(parts, axis=axis)
+
+
+def _lstm_steps(xa: Any, W_hh: Any, b_hh: Any, h: Any, c: Any
+                ) -> tuple[list[Any], list[Any]]:
+    """The LSTM recurrence, on arrays or on Tensors (recorded): from the projected inputs xa
+    (T, N, 4H; gates i, f, g, o), W_hh (H, 4H), b_hh (4H,) or None and the state h, c
+    (N, H), the h after each step, then the last c; and each step's (i, f, g, o, c, tanh c).
+    """
+    H = h.shape[1]
+    outputs, activations = [], []
+    for t in range(xa.shape[0]):
+        a = xa[t] + h @ W_hh
+        if b_hh is not None:
+            a = a + b_hh
+        s = call(ops.Sigmoid, a)                   # i, f and o (g's part is not used)
+        i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
+        g = call(ops.Tanh, a[:, 2 * H:3 * H])
+        c = f * c + i * g
+        tanh_c = call(ops.Tanh, c)
+        h = o * tanh_c
+        outputs.append(h)
+        activations.append((i, f, g, o, c, tanh_c))
+    return [*outputs, c], activations
+
+
+class LSTMLayer(Function):
+    """A whole LSTM layer in one node: h_1 … h_T and then c_T, (T + 1, N, H), from the
+    projected inputs xa (T, N, 4H), W_hh (H, 4H), b_hh and the initial state h0, c0.
+
+    One node instead of a dozen per step, whose backward is the recurrence run back in
+    time (as PyTorch's LSTM has), with W_hh's gradient one product over all steps. It keeps
+    the activations for a first-order backward; a recorded (higher-order) one recomputes
+    them from its inputs, so that the same formula serves every order.
+    """
+
+    @staticmethod
+    def forward(ctx: Function, xa: Any, W_hh: Any, b_hh: Any, h0: Any, c0: Any) -> Any:
+        # (small arrays per step: a large one would be paged in while the loop writes it)
+        outputs, activations = _lstm_steps(xa, np.ascontiguousarray(W_hh), b_hh, h0, c0)
+        out = np.stack(outputs)
+        ctx.save_for_backward(xa, W_hh, b_hh, h0, c0, out, activations)
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad: Any) -> tuple[Any, ...]:
+        xa, W_hh, b_hh, h0, c0, out, activations = ctx.saved_tensors
+        T, H = xa.shape[0], h0.shape[1]
+        if isinstance(grad, Tensor):               # recording: in terms of the inputs
+            outputs, activations = _lstm_steps(xa, W_hh, b_hh, h0, c0)
+        else:
+            outputs = [out[t] for t in range(T)]
+        h_before = [h0, *outputs[:T - 1]]
+        c_before = [c0, *[step[4] for step in activations[:T - 1]]]
+        dh: Any = 0.0
+        dc: Any = grad[T]                          # c_T's gradient, if it was used
+        das: list[Any] = [None] * T
+        for t in reversed(range(T)):
+            i, f, g, o, _, tanh_c = activations[t]
+            dh = grad[t] + dh
+            dc = dc + dh * o * (1 - tanh_c * tanh_c)
+            das[t] = _join([dc * g * i * (1 - i), dc * c_before[t] * f * (1 - f),
+                            dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)], axis=1)
+            dh, dc = das[t] @ W_hh.T, dc * f
+        dxa = _join(das, axis=0, stack=True)
+        flat = dxa.reshape(-1, 4 * H)
+        dW_hh = _join(h_before, axis=0, stack=True).reshape(-1, H).T @ flat
+        db_hh = None if b_hh is None else flat.sum(axis=0)
+        return dxa, dW_hh, db_hh, dh, dc
 
 
 class LSTM(_Recurrent):
@@ -156,15 +243,12 @@ class LSTM(_Recurrent):
 
     gates = 4
 
-    def cell(self, x: Tensor, state: State, k: int, weights: Any) -> State:
+    def _layer(self, x: Tensor, state: State, weights: Any) -> tuple[Tensor, State]:
         W_ih, W_hh, b_ih, b_hh = weights
         h, c = state
-        a = ops.linear(x, W_ih, b_ih) + ops.linear(h, W_hh, b_hh)
-        H = self.hidden_size
-        i, f = a[:, :H].sigmoid(), a[:, H:2 * H].sigmoid()
-        g, o = a[:, 2 * H:3 * H].tanh(), a[:, 3 * H:].sigmoid()
-        c = f * c + i * g
-        return o * c.tanh(), c
+        out = LSTMLayer.apply(ops.linear(x, W_ih, b_ih), W_hh, b_hh, h, c)    # (T + 1, N, H)
+        T = x.shape[0]
+        return out[:T], (out[T - 1], out[T])
 
     def _zeros(self, batch: int, dtype: Any) -> State:
         return super()._zeros(batch, dtype), super()._zeros(batch, dtype)
@@ -196,9 +280,9 @@ class GRU(_Recurrent):
 
     gates = 3
 
-    def cell(self, x: Tensor, h: Tensor, k: int, weights: Any) -> Tensor:
-        W_ih, W_hh, b_ih, b_hh = weights
-        a, b = ops.linear(x, W_ih, b_ih), ops.linear(h, W_hh, b_hh)
+    def step(self, a: Tensor, h: Tensor, weights: Any) -> Tensor:
+        _, W_hh, _, b_hh = weights
+        b = ops.linear(h, W_hh, b_hh)
         H = self.hidden_size
         r = (a[:, :H] + b[:, :H]).sigmoid()
         z = (a[:, H:2 * H] + b[:, H:2 * H]).sigmoid()
