@@ -992,18 +992,19 @@ class SoftmaxCrossEntropy(Function):
         close = bottom - top > (-80.0 if x.dtype.itemsize <= 4 else -700.0)
         shift = top if close else x.max(axis=-1, keepdims=True)
         z = x - shift
-        p = np.exp(z)
+        rows = None
+        if labels is not None:                        # the labels' scores, then z is free
+            rows = np.arange(n)
+            picked = z.reshape(n, -1)[rows, labels]
+        p = np.exp(z, out=z) if labels is not None else np.exp(z)
         total = p @ _ones(p.shape[-1], p.dtype)       # row sums, by BLAS
         p /= total[..., None]                         # the softmax, for backward
         log_total = np.log(total).reshape(n)
-        if z.ndim == 1:
-            z = z.reshape(1, -1)
-        rows = None
         if labels is None:
+            z = z.reshape(n, -1)
             loss = -(t.reshape(n, -1) * (z - log_total[:, None])).sum(dtype=x.dtype)
         else:
-            rows = np.arange(n)
-            loss = (log_total - z[rows, labels]).sum()
+            loss = (log_total - picked).sum()
         ctx.save_for_backward(logits, p, t)
         ctx.shift, ctx.n, ctx.rows = shift, n, rows
         return np.asarray(loss / n, dtype=logits.dtype)
@@ -1013,10 +1014,13 @@ class SoftmaxCrossEntropy(Function):
         logits, p, t = ctx.saved_tensors
         p = _call(Softmax, logits, ctx.shift, p)   # the kept softmax, a function of the logits
         if ctx.rows is not None:                   # labels: the target is one-hot
-            target = np.zeros(p.shape, dtype=p.dtype)
-            target.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] = 1
-            d = p - target             # a new array (or Tensor): scaled in place
-            d *= g / ctx.n
+            scale = g / ctx.n
+            d = p * scale                          # (softmax - one-hot) · g / n
+            if isinstance(d, Tensor):              # recording: no writes into the graph
+                target = np.zeros(p.shape, dtype=p.dtype)
+                target.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] = 1
+                return d - target * scale
+            d.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] -= scale
             return d
         g_t = None
         if ctx.needs_input_grad[1]:               # target rows that require grad
