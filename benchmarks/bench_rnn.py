@@ -13,6 +13,7 @@ import argparse
 import numpy as np
 from _harness import interleaved, machine, median, parse_args, status, table, torch_or_none
 
+import minigrad as mg
 from minigrad import functional as F
 from minigrad import nn, optim
 from minigrad.layers import TimeAffine, TimeEmbedding, TimeLSTM, TimeSoftmaxWithLoss
@@ -122,6 +123,22 @@ def minigrad_nn_step(ids, targets, init):
     return step
 
 
+def minigrad_compiled_step(ids, targets, init):
+    """The nn.LSTM step with its loss traced once and replayed (mg.compile)."""
+    model = LanguageModel(init)
+    opt = optim.SGD(model.parameters(), lr=LR)
+    loss_of = mg.compile(lambda ids, targets: F.cross_entropy(model(ids).reshape(-1, V),
+                                                              targets.reshape(-1)))
+
+    def step():
+        opt.zero_grad()
+        loss = loss_of(ids, targets)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 def minigrad_time_layers_step(ids, targets, init):
     """The sequel's TimeEmbedding, TimeLSTM, TimeAffine, TimeSoftmaxWithLoss (their backward
     from the graph), the update on their params and grads lists."""
@@ -173,6 +190,7 @@ def main(quick: bool = False, peers: bool = True) -> list[str]:
     ids, targets, init = setup()
     contenders = {"numpy, backward by hand": numpy_step(ids, targets, init),
                   "minigrad: nn.LSTM + optim.SGD": minigrad_nn_step(ids, targets, init),
+                  "minigrad: nn.LSTM, mg.compile": minigrad_compiled_step(ids, targets, init),
                   "minigrad: the sequel's Time layers": minigrad_time_layers_step(ids, targets,
                                                                                   init)}
     torch = torch_or_none() if peers else None
@@ -180,18 +198,21 @@ def main(quick: bool = False, peers: bool = True) -> list[str]:
         contenders["PyTorch eager nn.LSTM"] = torch_step(torch, ids, targets, init)
     times = interleaved(contenders, rounds, warmup=2)
     base = median(times["numpy, backward by hand"])
-    rows, worst = [], 0.0
+    rows = []
     for name, ts in times.items():
-        ratio = median(ts) / base
-        if name.startswith("minigrad: nn"):
-            worst = ratio
-        rows.append([name, f"{median(ts) * 1e3:.1f}", f"{ratio:.2f}"])
-    return ["## LSTM language model: one training step (N 20, T 35, E = H = 100, V 1,000), "
-            "float64", "",
-            table(["contender", "ms per step", "× numpy by hand"], rows), "",
-            f"Target ≤ {TARGET}× the hand-written step: minigrad nn.LSTM {worst:.2f}× — "
-            f"{status(worst <= TARGET)}",
-            f"(median of {rounds} interleaved rounds; {machine()})"]
+        rows.append([name, f"{median(ts) * 1e3:.1f}", f"{median(ts) / base:.2f}"])
+    eager = median(times["minigrad: nn.LSTM + optim.SGD"]) / base
+    lines = ["## LSTM language model: one training step (N 20, T 35, E = H = 100, V 1,000), "
+             "float64", "",
+             table(["contender", "ms per step", "× numpy by hand"], rows), "",
+             f"Target ≤ {TARGET}× the hand-written step: minigrad nn.LSTM {eager:.2f}× — "
+             f"{status(eager <= TARGET)}"]
+    if "PyTorch eager nn.LSTM" in times:
+        compiled = median(times["minigrad: nn.LSTM, mg.compile"]) / median(
+            times["PyTorch eager nn.LSTM"])
+        lines.append(f"Target ≤ {TARGET}× PyTorch eager: minigrad nn.LSTM under mg.compile "
+                     f"{compiled:.2f}× — {status(compiled <= TARGET)}")
+    return lines + [f"(median of {rounds} interleaved rounds; {machine()})"]
 
 
 if __name__ == "__main__":

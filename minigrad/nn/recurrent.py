@@ -1,11 +1,12 @@
 """Recurrent layers with PyTorch's interface: `RNN`, `LSTM` and `GRU`.
 
-Each step is an expression over minigrad's ops, so backward comes from the
-graph. The parameters carry PyTorch's names, shapes and gate order
-(`weight_ih_l0` of shape (gates·hidden, input), LSTM gates i, f, g, o; GRU
-gates r, z, n), so a PyTorch state_dict's arrays fit them as they are.
-A sequence of any length runs without recursion (the graph is walked with a
-stack), and in time O(T log T) in T at most (see `F.time_steps`).
+The parameters carry PyTorch's names, shapes and gate order (`weight_ih_l0` of
+shape (gates·hidden, input), LSTM gates i, f, g, o; GRU gates r, z, n), so a
+PyTorch state_dict's arrays fit them as they are. Each layer projects all its
+inputs in one product. An RNN or GRU step is an expression over minigrad's ops
+(the steps sliced in O(T log T), see `F.time_steps`); an LSTM layer is one node,
+`LSTMLayer`, whose backward runs the recurrence back in time. A sequence of any
+length runs without recursion.
 """
 
 from __future__ import annotations
@@ -169,26 +170,36 @@ def _join(parts: list[Any], axis: int, stack: bool = False) -> Any:
     return (np.stack if stack else np.concatenate)(parts, axis=axis)
 
 
+def _gate_constants(H: int, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scale, slope, offset) over the 4H gate columns: σ(a) = ½·tanh(a/2) + ½ for i, f
+    and o, tanh(a) for g, so one tanh gives all four gates."""
+    half, one = np.full(H, 0.5, dtype), np.ones(H, dtype)
+    scale = np.concatenate([half, half, one, half])
+    return scale, scale, np.concatenate([half, half, 0 * half, half])
+
+
 def _lstm_steps(xa: Any, W_hh: Any, b_hh: Any, h: Any, c: Any
                 ) -> tuple[list[Any], list[Any]]:
     """The LSTM recurrence, on arrays or on Tensors (recorded): from the projected inputs xa
     (T, N, 4H; gates i, f, g, o), W_hh (H, 4H), b_hh (4H,) or None and the state h, c
-    (N, H), the h after each step, then the last c; and each step's (i, f, g, o, c, tanh c).
-    """
+    (N, H), the h after each step, then the last c; and each step's activations."""
     H = h.shape[1]
+    scale, slope, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
     outputs, activations = [], []
     for t in range(xa.shape[0]):
         a = xa[t] + h @ W_hh
         if b_hh is not None:
             a = a + b_hh
-        s = call(ops.Sigmoid, a)                   # i, f and o (g's part is not used)
-        i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
-        g = call(ops.Tanh, a[:, 2 * H:3 * H])
-        c = f * c + i * g
+        a *= scale                                 # a is new: scaled in place, then
+        gates = call(ops.Tanh, a)                  # ... i, f, g, o side by side
+        gates *= slope
+        gates += offset
+        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+        c_before, c = c, f * c + i * g
         tanh_c = call(ops.Tanh, c)
         h = o * tanh_c
         outputs.append(h)
-        activations.append((i, f, g, o, c, tanh_c))
+        activations.append((gates, c_before, c, tanh_c))
     return [*outputs, c], activations
 
 
@@ -215,24 +226,29 @@ class LSTMLayer(Function):
         xa, W_hh, b_hh, h0, c0, out, activations = ctx.saved_tensors
         T, H = xa.shape[0], h0.shape[1]
         if isinstance(grad, Tensor):               # recording: in terms of the inputs
-            outputs, activations = _lstm_steps(xa, W_hh, b_hh, h0, c0)
-        else:
-            outputs = [out[t] for t in range(T)]
-        h_before = [h0, *outputs[:T - 1]]
-        c_before = [c0, *[step[4] for step in activations[:T - 1]]]
+            activations = _lstm_steps(xa, W_hh, b_hh, h0, c0)[1]
+        scale, slope, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
         dh: Any = 0.0
         dc: Any = grad[T]                          # c_T's gradient, if it was used
         das: list[Any] = [None] * T
         for t in reversed(range(T)):
-            i, f, g, o, _, tanh_c = activations[t]
+            gates, c_before, _, tanh_c = activations[t]
+            i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
             dh = grad[t] + dh
             dc = dc + dh * o * (1 - tanh_c * tanh_c)
-            das[t] = _join([dc * g * i * (1 - i), dc * c_before[t] * f * (1 - f),
-                            dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)], axis=1)
-            dh, dc = das[t] @ W_hh.T, dc * f
+            # d gates / d a = scale · slope · (1 - tanh²), tanh = (gates - offset) / slope
+            da = gates - offset                    # a new array (or Tensor): in place below
+            da *= da
+            da *= -scale / slope
+            da += scale * slope
+            da *= _join([dc * g, dc * c_before, dc * i, dh * tanh_c], axis=1)
+            das[t] = da
+            dh, dc = da @ W_hh.T, dc * f
         dxa = _join(das, axis=0, stack=True)
         flat = dxa.reshape(-1, 4 * H)
-        dW_hh = _join(h_before, axis=0, stack=True).reshape(-1, H).T @ flat
+        # the h each step started from: h0, then the outputs h_1 … h_{T-1} (rows of out)
+        N = h0.shape[0]
+        dW_hh = h0.T @ flat[:N] + out[:T - 1].reshape(-1, H).T @ flat[N:]
         db_hh = None if b_hh is None else flat.sum(axis=0)
         return dxa, dW_hh, db_hh, dh, dc
 
