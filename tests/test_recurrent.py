@@ -152,6 +152,12 @@ def test_bad_input_is_named() -> None:
         nn.GRU(3, 4)(np.zeros((5, 2, 3)), np.zeros((1, 3, 4)))
     with pytest.raises(TypeError, match=r"LSTM: the initial state must be a tuple"):
         nn.LSTM(3, 4)(np.zeros((5, 2, 3)), np.zeros((1, 2, 4)))
+    for kind in KINDS:                   # an empty sequence: no state to return
+        with pytest.raises(ValueError, match=rf"{kind}\(3, 4\): input of shape \(0, 2, 3\) "
+                                             r"has no time steps"):
+            getattr(nn, kind)(3, 4)(np.zeros((0, 2, 3)))
+        with pytest.raises(ValueError, match=r"input of shape \(2, 0, 3\) has no time steps"):
+            getattr(nn, kind)(3, 4, batch_first=True)(np.zeros((2, 0, 3)))
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
 

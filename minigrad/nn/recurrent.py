@@ -107,6 +107,9 @@ class _Recurrent(Module):
                              f"{x.shape}; expected (T, N, {self.input_size}) "
                              f"({'batch_first: (N, T, ...)' if self.batch_first else ''}) "
                              f"or unbatched (T, {self.input_size})")
+        if x.shape[0 if x.ndim == 2 or not self.batch_first else 1] == 0:
+            raise ValueError(f"{where}({self.input_size}, {self.hidden_size}): input of shape "
+                             f"{x.shape} has no time steps")
         unbatched = x.ndim == 2
         if unbatched:
             x = x.reshape(x.shape[0], 1, x.shape[1])
