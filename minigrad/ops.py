@@ -1014,13 +1014,14 @@ class SoftmaxCrossEntropy(Function):
         logits, p, t = ctx.saved_tensors
         p = _call(Softmax, logits, ctx.shift, p)   # the kept softmax, a function of the logits
         if ctx.rows is not None:                   # labels: the target is one-hot
-            scale = g / ctx.n
-            d = p * scale                          # (softmax - one-hot) · g / n
-            if isinstance(d, Tensor):              # recording: no writes into the graph
+            if isinstance(p, Tensor):              # recording: no writes into the graph
                 target = np.zeros(p.shape, dtype=p.dtype)
                 target.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] = 1
-                return d - target * scale
-            d.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] -= scale
+                d = p - target
+            else:                                  # the same, without a one-hot array
+                d = p.copy()
+                d.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] -= 1
+            d *= g / ctx.n             # a new array (or Tensor): scaled in place
             return d
         g_t = None
         if ctx.needs_input_grad[1]:               # target rows that require grad
