@@ -1014,14 +1014,17 @@ class SoftmaxCrossEntropy(Function):
         logits, p, t = ctx.saved_tensors
         p = _call(Softmax, logits, ctx.shift, p)   # the kept softmax, a function of the logits
         if ctx.rows is not None:                   # labels: the target is one-hot
+            scale = g / ctx.n
             if isinstance(p, Tensor):              # recording: no writes into the graph
                 target = np.zeros(p.shape, dtype=p.dtype)
                 target.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] = 1
                 d = p - target
-            else:                                  # the same, without a one-hot array
-                d = p.copy()
-                d.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] -= 1
-            d *= g / ctx.n             # a new array (or Tensor): scaled in place
+                d *= scale             # a new Tensor: scaled in place
+                return d
+            # the same values without a one-hot array: p·scale, then (p - 1)·scale at labels
+            d = np.multiply(p, scale, out=np.empty_like(p))
+            at = (ctx.rows, t.reshape(-1))
+            d.reshape(ctx.n, -1)[at] = (p.reshape(ctx.n, -1)[at] - 1) * scale
             return d
         g_t = None
         if ctx.needs_input_grad[1]:               # target rows that require grad
