@@ -46,14 +46,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def streams(corpus: np.ndarray, batch_size: int, time_size: int
+def streams(corpus: np.ndarray, batch_size: int, time_size: int, what: str
             ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The corpus cut into batch_size streams, then into pieces of time_size words:
     (inputs, next words) pairs of shape (batch_size, time_size), in reading order."""
     length = (len(corpus) - 1) // (batch_size * time_size) * time_size
     if length == 0:
-        raise SystemExit(f"a corpus of {len(corpus)} words is too short for {batch_size} "
-                         f"streams of {time_size} words")
+        raise SystemExit(f"the {what} of {len(corpus)} words is too short for {batch_size} "
+                         f"streams of {time_size} words: give more --sentences")
     xs = corpus[:batch_size * length].reshape(batch_size, length)
     ts = corpus[1:batch_size * length + 1].reshape(batch_size, length)
     return [(xs[:, i:i + time_size], ts[:, i:i + time_size])
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train, test = corpus[:train_words], corpus[train_words:]
     V = len(word_to_id)
     model = Rnnlm(V, args.wordvec, args.hidden, rng=args.seed)
-    pieces = streams(train, args.batch_size, args.time_size)
-    test_pieces = streams(test, min(args.batch_size, 10), args.time_size)
+    pieces = streams(train, args.batch_size, args.time_size, "training text")
+    test_pieces = streams(test, min(args.batch_size, 10), args.time_size, "held-out text")
     counts = np.bincount(train, minlength=V) + 1.0
     unigram = float(np.exp(-np.mean(np.log(counts / counts.sum())[test])))
     floor = grammar_perplexity()

@@ -231,6 +231,12 @@ def _np_dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     return matmul(a, b)
 
 
+def _rows(a: Any) -> int:
+    """The number of rows of a with its leading axes folded into one (also when an axis
+    is empty, where reshape(-1, n) cannot tell)."""
+    return int(np.prod(a.shape[:-1]))
+
+
 class Linear(Function):
     """x @ W + b in one node (the book's Affine layer); x may have leading batch axes."""
 
@@ -247,7 +253,7 @@ class Linear(Function):
         ctx.save_for_backward(x if need_W else None, W if need_x else None)
         ctx.b_shape = None if b is None else b.shape
         # leading axes folded into one: a single matrix product (numpy loops over a stack)
-        out = (x.reshape(-1, x.shape[-1]) @ W).reshape(*x.shape[:-1], W.shape[1]) \
+        out = (x.reshape(_rows(x), x.shape[-1]) @ W).reshape(*x.shape[:-1], W.shape[1]) \
             if x.ndim > 2 else x @ W
         if b is not None:
             if b.dtype == out.dtype and b.ndim <= out.ndim:
@@ -260,14 +266,14 @@ class Linear(Function):
     def backward(ctx: Function, g: Array) -> Grads:
         x, W = ctx.saved_tensors
         need_x, need_W, need_b = (*ctx.needs_input_grad, False)[:3]      # b may be left out
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim > 2 else g
+        g2 = g.reshape(_rows(g), g.shape[-1]) if g.ndim > 2 else g
         gx = None
         if need_x:
             gx = (g2 @ W.T).reshape(*g.shape[:-1], W.shape[0]) if g.ndim > 2 else g @ W.T
         gW = None
         if need_W:
             if g.ndim > 2:
-                x = x.reshape(-1, x.shape[-1])
+                x = x.reshape(_rows(x), x.shape[-1])
             gW = x.T @ g2 if x.ndim == 2 else x.reshape(-1, 1) @ g2.reshape(1, -1)
         gb = None
         if need_b:                                    # (a fresh sum, reshaped only if b is 2-D)

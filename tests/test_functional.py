@@ -235,3 +235,19 @@ def test_dropout_follows_numpy_global_seed_without_rng() -> None:
     b = F.dropout(np.ones(50), 0.5).data
     np.testing.assert_array_equal(a, b)
     assert 0 < np.count_nonzero(a) < 50
+
+
+@pytest.mark.parametrize("x_shape, W_shape", [((2, 3, 0), (0, 6)), ((2, 3, 5), (5, 0)),
+                                              ((0, 3, 5), (5, 6)), ((4, 2, 3, 5), (5, 6))])
+def test_linear_folds_leading_axes_also_when_an_axis_is_empty(x_shape, W_shape) -> None:
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal(x_shape), requires_grad=True)
+    W = mg.tensor(rng.standard_normal(W_shape), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(W_shape[1]), requires_grad=True)
+    y = mg.ops.linear(x, W, b)
+    assert np.allclose(y.data, x.data @ W.data + b.data)
+    g = rng.standard_normal(y.shape)
+    y.backward(g)
+    assert np.allclose(x.grad.data, g @ W.data.T)
+    assert np.allclose(W.grad.data, np.tensordot(x.data, g, axes=(range(len(x_shape) - 1),) * 2))
+    assert np.allclose(b.grad.data, g.sum(axis=tuple(range(len(x_shape) - 1))))

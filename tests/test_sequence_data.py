@@ -92,6 +92,8 @@ def test_addition_lines_are_distinct_right_and_padded() -> None:
                                          r"1000000 sums"):
         sequence.addition_lines(2_000_000)
     small = sequence.addition_lines(10000, digits=2)              # every one of them
+    assert sorted(small) == sorted(f"{a}+{b}".ljust(7) + "_" + str(a + b).ljust(4)
+                                   for a in range(100) for b in range(100))
     assert len(set(small)) == 10000 and all(len(q.split("+")[1].split()[0]) <= 2
                                             for q in small)
     with pytest.raises(ValueError, match=r"digits=4, but the sequel's lines have room"):
@@ -113,6 +115,12 @@ def test_date_lines_say_the_date_they_are_answered_with() -> None:
             parsed = {d.replace(year=d.year + 100 * ((d.year < 1970) - (d.year > 2069)))
                       for d in parsed}
         assert parsed == {datetime.date.fromisoformat(iso)}, line
+    assert len(set(lines)) == len(lines)              # no question twice
+    with pytest.raises(ValueError, match=r"date_lines: n=500000, but there are only "
+                                         r"\d+ distinct dates and formats"):
+        sequence.date_lines(500000)
+    (x, _), (xt, _) = sequence.load_data("date.txt")
+    assert not {row.tobytes() for row in x} & {row.tobytes() for row in xt}
     years = [int(line[30:34]) for line in lines]
     assert min(years) == 1970 and max(years) == 2069
     forms = {sequence._date_text(datetime.date(1994, 9, 27), k) for k in

@@ -90,9 +90,10 @@ def grammar_perplexity() -> float:
 
 
 def addition_lines(n: int = 50000, seed: int = 1984, digits: int = 3) -> list[str]:
-    """`n` distinct sums "a+b" (each number of 1 to `digits` digits, the count drawn first)
-    as the sequel's addition.txt lines: the question padded to 7 characters, "_", the
-    answer padded to 4."""
+    """`n` distinct sums "a+b" as the sequel's addition.txt lines: the question padded to 7
+    characters, "_", the answer padded to 4. Each number has 1 to `digits` digits, the
+    count drawn first; when n is over a quarter of all the sums, the pairs are drawn
+    uniformly instead (repeats would make the first way slow)."""
     check_int(n, "n", "addition_lines")
     if check_int(digits, "digits", "addition_lines") > 3:
         raise ValueError(f"addition_lines: digits={digits}, but the sequel's lines have room "
@@ -101,6 +102,10 @@ def addition_lines(n: int = 50000, seed: int = 1984, digits: int = 3) -> list[st
     if n > possible:
         raise ValueError(f"addition_lines: n={n}, but there are only {possible} sums")
     rng = np.random.default_rng(seed)
+    if n > possible // 4:                 # many of them: draw pairs without replacement
+        pairs = rng.choice(possible, n, replace=False)
+        return [f"{a}+{b}".ljust(7) + "_" + str(a + b).ljust(4)
+                for a, b in (divmod(int(p), 10 ** digits) for p in pairs)]
     seen: set[tuple[int, int]] = set()
     lines: list[str] = []
     while len(lines) < n:
@@ -140,17 +145,26 @@ FIRST_DAY, LAST_DAY = datetime.date(1970, 1, 1), datetime.date(2069, 12, 31)
 
 
 def date_lines(n: int = 50000, seed: int = 1984) -> list[str]:
-    """`n` dates between 1970 and 2069 in one of 11 human formats (two-digit years are
-    19yy from 70 on, else 20yy), each as a date.txt line: the text padded to 29 characters,
-    "_", the ISO date."""
+    """`n` distinct dates between 1970 and 2069, each in one of 11 human formats (two-digit
+    years are 19yy from 70 on, else 20yy), as date.txt lines: the text padded to 29
+    characters, "_", the ISO date."""
     check_int(n, "n", "date_lines")
-    rng = np.random.default_rng(seed)
     span = (LAST_DAY - FIRST_DAY).days + 1
-    lines = []
-    for day, form in zip(rng.integers(span, size=n), rng.integers(DATE_FORMS, size=n)):
-        d = FIRST_DAY + datetime.timedelta(days=int(day))
-        lines.append(_date_text(d, int(form)).ljust(29) + "_" + d.isoformat())
-    return lines
+    lines: list[str] = []
+    seen: set[str] = set()
+    # distinct texts, so no held-back question is also a training one ("may 3, 2046" is
+    # both the full and the short form of its month)
+    for pair in np.random.default_rng(seed).permutation(span * DATE_FORMS):
+        day, form = divmod(int(pair), DATE_FORMS)
+        d = FIRST_DAY + datetime.timedelta(days=day)
+        text = _date_text(d, form)
+        if text not in seen:
+            seen.add(text)
+            lines.append(text.ljust(29) + "_" + d.isoformat())
+            if len(lines) == n:
+                return lines
+    raise ValueError(f"date_lines: n={n}, but there are only {len(lines)} distinct dates "
+                     "and formats")
 
 
 _GENERATED = {"addition.txt": addition_lines, "date.txt": date_lines}
