@@ -92,7 +92,7 @@ def grammar_perplexity() -> float:
 def addition_lines(n: int = 50000, seed: int = 1984, digits: int = 3) -> list[str]:
     """`n` distinct sums "a+b" as the sequel's addition.txt lines: the question padded to 7
     characters, "_", the answer padded to 4. Each number has 1 to `digits` digits, the
-    count drawn first; when n is over a quarter of all the sums, the pairs are drawn
+    count drawn first; when n is over half of all the sums, the pairs are drawn
     uniformly instead (repeats would make the first way slow)."""
     check_int(n, "n", "addition_lines")
     if check_int(digits, "digits", "addition_lines") > 3:
@@ -102,7 +102,7 @@ def addition_lines(n: int = 50000, seed: int = 1984, digits: int = 3) -> list[st
     if n > possible:
         raise ValueError(f"addition_lines: n={n}, but there are only {possible} sums")
     rng = np.random.default_rng(seed)
-    if n > possible // 4:                 # many of them: draw pairs without replacement
+    if n > possible // 2:                 # many of them: draw pairs without replacement
         pairs = rng.choice(possible, n, replace=False)
         return [f"{a}+{b}".ljust(7) + "_" + str(a + b).ljust(4)
                 for a, b in (divmod(int(p), 10 ** digits) for p in pairs)]
