@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
 from minigrad.gradcheck import gradcheck, gradgradcheck
+from minigrad.nn.recurrent import LSTMLayer
 
 KINDS = ["RNN", "LSTM", "GRU"]
 
@@ -207,3 +208,35 @@ def test_the_steps_of_an_input_that_requires_grad_cost_t_log_t_not_t_squared(
     mg.stack([s.sum() * w for s, w in zip(steps, weights)]).sum().backward()
     np.testing.assert_array_equal(x.grad.data, np.repeat(weights[:, None], 2, axis=1))
     assert sum(filled) <= 2 * T * 2 * np.log2(T)      # T log T, where T²/2 would be 10⁶
+
+
+@settings(max_examples=8)          # each example differentiates twice by finite differences
+@given(seed=st.integers(0, 2**16), T=st.integers(2, 4), N=st.integers(1, 2),
+       layers=st.integers(1, 2), bias=st.booleans())
+def test_a_whole_lstm_layer_first_and_second_order(seed: int, T: int, N: int, layers: int,
+                                                   bias: bool) -> None:
+    """nn.LSTM's layer is one node over the whole sequence (LSTMLayer): its backward, and
+    the backward of that backward, against finite differences, through every input."""
+    lstm = nn.LSTM(2, 3, num_layers=layers, bias=bias, rng=seed)
+    rng = np.random.default_rng(seed)
+    inputs = [leaf(rng, T, N, 2), leaf(rng, layers, N, 3), leaf(rng, layers, N, 3)]
+
+    def run(x: Any, h: Any, c: Any) -> Any:
+        output, (h_n, c_n) = lstm(x, (h, c))
+        return mg.concatenate([output.reshape(-1), h_n.reshape(-1), c_n.reshape(-1)])
+
+    assert gradcheck(run, inputs, seed=seed)
+    assert gradgradcheck(run, inputs, seed=seed)
+    # the node itself, through every input: projected inputs, W_hh, b_hh, h0, c0
+    node_inputs = [leaf(rng, T, N, 12), leaf(rng, 3, 12), leaf(rng, 12), leaf(rng, N, 3),
+                   leaf(rng, N, 3)]
+    if not bias:
+        node_inputs[2] = None
+
+    def node(xa: Any, W_hh: Any, *rest: Any) -> Any:
+        b_hh, h0, c0 = rest if bias else (None, *rest)
+        return LSTMLayer.apply(xa, W_hh, b_hh, h0, c0)
+
+    given_inputs = [t for t in node_inputs if t is not None]
+    assert gradcheck(node, given_inputs, seed=seed)
+    assert gradgradcheck(node, given_inputs, seed=seed)
