@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--heatmap", default="attention_dates_heatmap.png",
                    help="PNG of attention weights ('' for none; default: "
                         "attention_dates_heatmap.png)")
-    add_training_arguments(p, epochs=4, batch_size=128, lr=0.005, plot="attention_dates.png")
+    add_training_arguments(p, epochs=6, batch_size=128, lr=0.003, plot="attention_dates.png")
     add_threads_argument(p)
     args = p.parse_args(argv)
     check_positive(p, args, "questions", "wordvec", "hidden", "epochs", "batch_size")
