@@ -190,10 +190,11 @@ def _lstm_steps(xa: Any, W_hh: Any, b_hh: Any, h: Any, c: Any
     scale, slope, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
     outputs, activations = [], []
     for t in range(xa.shape[0]):
-        a = xa[t] + h @ W_hh
+        a = h @ W_hh                               # a new array (or Tensor): in place on
+        a += xa[t]
         if b_hh is not None:
-            a = a + b_hh
-        a *= scale                                 # a is new: scaled in place, then
+            a += b_hh
+        a *= scale
         gates = call(ops.Tanh, a)                  # ... i, f, g, o side by side
         gates *= slope
         gates += offset
@@ -231,6 +232,8 @@ class LSTMLayer(Function):
         if isinstance(grad, Tensor):               # recording: in terms of the inputs
             activations = _lstm_steps(xa, W_hh, b_hh, h0, c0)[1]
         scale, slope, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
+        # d gates / d a = scale·slope·(1 - tanh²), tanh = (gates - offset) / slope
+        curve, top = -scale / slope, scale * slope
         dh: Any = 0.0
         dc: Any = grad[T]                          # c_T's gradient, if it was used
         das: list[Any] = [None] * T
@@ -239,11 +242,10 @@ class LSTMLayer(Function):
             i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
             dh = grad[t] + dh
             dc = dc + dh * o * (1 - tanh_c * tanh_c)
-            # d gates / d a = scale · slope · (1 - tanh²), tanh = (gates - offset) / slope
             da = gates - offset                    # a new array (or Tensor): in place below
             da *= da
-            da *= -scale / slope
-            da += scale * slope
+            da *= curve
+            da += top
             da *= _join([dc * g, dc * c_before, dc * i, dh * tanh_c], axis=1)
             das[t] = da
             dh, dc = da @ W_hh.T, dc * f
