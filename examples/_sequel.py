@@ -16,7 +16,8 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # also run from a checkout
 
-from train_two_layer_net import learning_rate, plot_file
+from train_two_layer_net import learning_rate
+from train_two_layer_net import plot_file as plot_file  # (for attention_dates.py too)
 
 from minigrad import nn, optim
 
@@ -163,6 +164,23 @@ def train_seq2seq(model: Any, data: tuple[tuple[np.ndarray, np.ndarray], ...],
                  lambda: shuffled(len(x_train), args.batch_size, rng), args, evaluate)
     print(f"final test exact match: {accuracies[-1]:.4f}")
     return losses, accuracies
+
+
+def exact_match_curves(losses: list[float], accuracies: list[float], what: str, title: str,
+                       loss_scale: str = "linear") -> Callable[[Any], Any]:
+    """A `save_figure` drawing: exact match on the held-back `what` and the mean training
+    loss, per epoch, side by side."""
+    def draw(plt: Any) -> Any:
+        fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
+        epochs = np.arange(1, len(losses) + 1)
+        ax_acc.plot(epochs, accuracies, marker="o")
+        ax_acc.set(xlabel="epoch", ylabel=f"exact match on held-back {what}", ylim=(0, 1),
+                   title=title)
+        ax_loss.plot(epochs, losses, color="tab:red")
+        ax_loss.set(xlabel="epoch", ylabel="mean training loss", yscale=loss_scale,
+                    title="loss")
+        return fig
+    return draw
 
 
 def show_answers(model: Any, x: np.ndarray, t: np.ndarray, id_to_char: dict[int, str],

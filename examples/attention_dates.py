@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
 from _sequel import (
     add_training_arguments,
     check_positive,
+    exact_match_curves,
     parser,
+    plot_file,
     save_figure,
     show_answers,
     train_seq2seq,
@@ -40,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="dates to generate, a tenth held back (default: 50000)")
     p.add_argument("--wordvec", type=int, default=16, help="default: 16")
     p.add_argument("--hidden", type=int, default=128, help="default: 128")
-    p.add_argument("--heatmap", default="attention_dates_heatmap.png",
+    p.add_argument("--heatmap", type=plot_file, default="attention_dates_heatmap.png",
                    help="PNG of attention weights ('' for none; default: "
                         "attention_dates_heatmap.png)")
     add_training_arguments(p, epochs=6, batch_size=128, lr=0.003, plot="attention_dates.png")
@@ -66,16 +67,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     losses, accuracies = train_seq2seq(model, ((x_train, t_train), (x_test, t_test)), args)
     show_answers(model, x_test, t_test, id_to_char, reversed_input=True)
 
-    def draw(plt: Any) -> Any:
-        fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-        epochs = np.arange(1, len(losses) + 1)
-        ax_acc.plot(epochs, accuracies, marker="o")
-        ax_acc.set(xlabel="epoch", ylabel="exact match on held-back dates", ylim=(0, 1),
-                   title="AttentionSeq2seq on dates")
-        ax_loss.plot(epochs, losses, color="tab:red")
-        ax_loss.set(xlabel="epoch", ylabel="mean training loss", yscale="log", title="loss")
-        return fig
-
     def heatmap(plt: Any) -> Any:
         shown = 3
         answers, weights = model.generate(x_test[:shown], int(t_test[0, 0]),
@@ -93,7 +84,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         fig.suptitle("attention weights (white: 1, black: 0)")
         return fig
 
-    save_figure(draw, args.plot)
+    save_figure(exact_match_curves(losses, accuracies, "dates", "AttentionSeq2seq on dates",
+                                   loss_scale="log"), args.plot)
     save_figure(heatmap, args.heatmap)
     return {"losses": losses, "accuracies": accuracies}
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
 from _sequel import (
     add_training_arguments,
     check_positive,
+    exact_match_curves,
     parser,
     save_figure,
     show_answers,
@@ -72,18 +72,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     losses, accuracies = train_seq2seq(model, ((x_train, t_train), (x_test, t_test)), args)
     show_answers(model, x_test, t_test, id_to_char, not args.no_reverse)
 
-    def draw(plt: Any) -> Any:
-        fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
-        epochs = np.arange(1, len(losses) + 1)
-        ax_acc.plot(epochs, accuracies, marker="o")
-        ax_acc.set(xlabel="epoch", ylabel="exact match on held-back sums", ylim=(0, 1),
-                   title=f"{type(model).__name__}, question "
-                         f"{'forwards' if args.no_reverse else 'reversed'}")
-        ax_loss.plot(epochs, losses, color="tab:red")
-        ax_loss.set(xlabel="epoch", ylabel="mean training loss", title="loss")
-        return fig
-
-    save_figure(draw, args.plot)
+    title = f"{type(model).__name__}, question {'forwards' if args.no_reverse else 'reversed'}"
+    save_figure(exact_match_curves(losses, accuracies, "sums", title), args.plot)
     return {"losses": losses, "accuracies": accuracies}
 
 

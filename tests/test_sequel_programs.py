@@ -93,9 +93,12 @@ def test_attention_learns_to_convert_dates_and_draws_its_weights(tmp_path: Path)
 
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_bad_arguments_are_refused_before_anything_runs(tmp_path: Path, program: str) -> None:
-    for args, message in ((["--epochs", "0"], "--epochs must be at least 1"),
-                          (["--lr", "-1"], "argument --lr: must be a finite number > 0"),
-                          (["--plot", "no/such/folder.png"], "argument --plot: cannot write")):
+    cases = [(["--epochs", "0"], "--epochs must be at least 1"),
+             (["--lr", "-1"], "argument --lr: must be a finite number > 0"),
+             (["--plot", "no/such/folder.png"], "argument --plot: cannot write")]
+    if program == "attention_dates.py":
+        cases.append((["--heatmap", "no/such/folder.png"], "argument --heatmap: cannot write"))
+    for args, message in cases:
         result = run(program, *args, cwd=tmp_path)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr and "epoch" not in result.stdout
