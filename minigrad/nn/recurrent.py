@@ -173,12 +173,11 @@ def _join(parts: list[Any], axis: int, stack: bool = False) -> Any:
     return (np.stack if stack else np.concatenate)(parts, axis=axis)
 
 
-def _gate_constants(H: int, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scale, slope, offset) over the 4H gate columns: σ(a) = ½·tanh(a/2) + ½ for i, f
-    and o, tanh(a) for g, so one tanh gives all four gates."""
+def _gate_constants(H: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, offset) over the 4H gate columns, so that one tanh gives all four gates:
+    gate = scale·tanh(scale·a) + offset, σ(a) = ½·tanh(a/2) + ½ for i, f, o, tanh(a) for g."""
     half, one = np.full(H, 0.5, dtype), np.ones(H, dtype)
-    scale = np.concatenate([half, half, one, half])
-    return scale, scale, np.concatenate([half, half, 0 * half, half])
+    return np.concatenate([half, half, one, half]), np.concatenate([half, half, 0 * half, half])
 
 
 def _lstm_steps(xa: Any, W_hh: Any, b_hh: Any, h: Any, c: Any
@@ -187,16 +186,15 @@ def _lstm_steps(xa: Any, W_hh: Any, b_hh: Any, h: Any, c: Any
     (T, N, 4H; gates i, f, g, o), W_hh (H, 4H), b_hh (4H,) or None and the state h, c
     (N, H), the h after each step, then the last c; and each step's activations."""
     H = h.shape[1]
-    scale, slope, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
+    scale, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
     outputs, activations = [], []
     for t in range(xa.shape[0]):
-        a = h @ W_hh                               # a new array (or Tensor): in place on
-        a += xa[t]
+        a = xa[t] + h @ W_hh
         if b_hh is not None:
-            a += b_hh
-        a *= scale
+            a = a + b_hh
+        a *= scale                                 # a is new: scaled in place, then
         gates = call(ops.Tanh, a)                  # ... i, f, g, o side by side
-        gates *= slope
+        gates *= scale
         gates += offset
         i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
         c_before, c = c, f * c + i * g
@@ -231,9 +229,9 @@ class LSTMLayer(Function):
         T, H = xa.shape[0], h0.shape[1]
         if isinstance(grad, Tensor):               # recording: in terms of the inputs
             activations = _lstm_steps(xa, W_hh, b_hh, h0, c0)[1]
-        scale, slope, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
-        # d gates / d a = scale·slope·(1 - tanh²), tanh = (gates - offset) / slope
-        curve, top = -scale / slope, scale * slope
+        scale, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
+        # d gate / d a = scale²·(1 - tanh²) = scale² - (gate - offset)²
+        top = scale * scale
         dh: Any = 0.0
         dc: Any = grad[T]                          # c_T's gradient, if it was used
         das: list[Any] = [None] * T
@@ -242,10 +240,8 @@ class LSTMLayer(Function):
             i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
             dh = grad[t] + dh
             dc = dc + dh * o * (1 - tanh_c * tanh_c)
-            da = gates - offset                    # a new array (or Tensor): in place below
-            da *= da
-            da *= curve
-            da += top
+            centred = gates - offset
+            da = top - centred * centred           # a new array (or Tensor): in place below
             da *= _join([dc * g, dc * c_before, dc * i, dh * tanh_c], axis=1)
             das[t] = da
             dh, dc = da @ W_hh.T, dc * f
