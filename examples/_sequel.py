@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from train_two_layer_net import learning_rate
 from train_two_layer_net import plot_file as plot_file  # (for attention_dates.py too)
 
 from minigrad import nn, optim
+from minigrad.datasets import minibatches
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -80,22 +81,15 @@ class Progress:
             self.bar.close()
 
 
-def shuffled(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Indices of one epoch's mini-batches of range(n), in a fresh random order (the last
-    one may be smaller)."""
-    order = rng.permutation(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-
-
-def fit(model: nn.Module, loss_of: Callable[[Any], Any], epoch: Callable[[], list[Any]],
-        args: argparse.Namespace, after_epoch: Callable[[int], str],
+def fit(model: nn.Module, loss_of: Callable[[Any], Any], epoch: Callable[[], Iterable[Any]],
+        per_epoch: int, args: argparse.Namespace, after_epoch: Callable[[int], str],
         max_grad: float | None = 5.0, every_loss: list[float] | None = None) -> list[float]:
-    """Train with Adam for args.epochs epochs: `epoch()` gives the batches of an epoch,
-    `loss_of(batch)` a batch's loss, `after_epoch(epoch)` a line to print. Gradients are
-    clipped to a norm of `max_grad`. Returns the mean batch loss of each epoch, and appends
-    each batch's to `every_loss`."""
+    """Train with Adam for args.epochs epochs: `epoch()` gives the `per_epoch` batches of an
+    epoch, `loss_of(batch)` a batch's loss, `after_epoch(epoch)` a line to print. Gradients
+    are clipped to a norm of `max_grad`. Returns the mean batch loss of each epoch, and
+    appends each batch's to `every_loss`."""
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
-    bar = Progress(args.epochs * len(epoch()), enabled=not args.no_progress)
+    bar = Progress(args.epochs * per_epoch, enabled=not args.no_progress)
     history: list[float] = []
     began = time.perf_counter()
     for number in range(1, args.epochs + 1):
@@ -160,8 +154,9 @@ def train_seq2seq(model: Any, data: tuple[tuple[np.ndarray, np.ndarray], ...],
         accuracies.append(exact_match(model, x_test, t_test))
         return f"test exact match {accuracies[-1]:.4f}"
 
-    losses = fit(model, lambda i: model(x_train[i], t_train[i]),
-                 lambda: shuffled(len(x_train), args.batch_size, rng), args, evaluate)
+    losses = fit(model, lambda batch: model(*batch),
+                 lambda: minibatches(x_train, t_train, args.batch_size, rng=rng),
+                 -(-len(x_train) // args.batch_size), args, evaluate)
     print(f"final test exact match: {accuracies[-1]:.4f}")
     return losses, accuracies
 

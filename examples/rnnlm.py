@@ -105,10 +105,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     carried: dict[str, Any] = {"state": None}
 
+    def epoch() -> list[tuple[np.ndarray, np.ndarray]]:
+        carried["state"] = None                            # each epoch reads from the start
+        return pieces
+
     def loss_of(piece: tuple[np.ndarray, np.ndarray]) -> mg.Tensor:
         xs, ts = piece
-        if xs is pieces[0][0]:
-            carried["state"] = None                        # a new epoch reads from the start
         logits, (h, c) = model(xs, carried["state"])
         carried["state"] = (h.detach(), c.detach())        # carried on, but not backpropagated
         return F.cross_entropy(logits.reshape(-1, V), ts.reshape(-1))
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return f"test perplexity {test_ppl[-1]:.3f}"
 
     every_loss: list[float] = []
-    history = fit(model, loss_of, lambda: pieces, args, evaluate, every_loss=every_loss)
+    history = fit(model, loss_of, epoch, len(pieces), args, evaluate, every_loss=every_loss)
     print(f"final test perplexity: {test_ppl[-1]:.4f}")
     rng = np.random.default_rng(args.seed)
     print("the model writes:", write(model, word_to_id, id_to_word, 30, rng))

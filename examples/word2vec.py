@@ -18,10 +18,11 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _sequel import add_training_arguments, check_positive, fit, parser, save_figure, shuffled
+from _sequel import add_training_arguments, check_positive, fit, parser, save_figure
 
 from minigrad import util
 from minigrad.blas import add_threads_argument, limit_blas_threads
+from minigrad.datasets import minibatches
 from minigrad.datasets.sequence import GRAMMAR_ROLES, grammar_corpus
 from minigrad.nlp import CBOW
 
@@ -74,9 +75,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                f"/{len(rows)}"
 
     rng = np.random.default_rng(args.seed)
-    history = fit(model, lambda i: model(contexts[i], target[i]),
-                  lambda: shuffled(len(target), args.batch_size, rng), args, same_role_share,
-                  max_grad=None)
+    history = fit(model, lambda batch: model(*batch),
+                  lambda: minibatches(contexts, target, args.batch_size, rng=rng),
+                  -(-len(target) // args.batch_size), args, same_role_share, max_grad=None)
     rows = role_neighbours(model.word_vecs, word_to_id)
     for role in GRAMMAR_ROLES:
         pairs = ", ".join(f"{w}→{n}" for w, r, n, _ in rows if r == role)
