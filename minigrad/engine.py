@@ -340,7 +340,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
     _restart_count()
     collecting = gc.isenabled()       # the pass makes no reference cycles: no collections
     gc.disable()
-    previous_mode, _mode.retaining = _mode.enabled, retain_graph   # (read by compile.py)
+    previous, _mode.retaining = (_mode.enabled, _mode.retaining), retain_graph  # (read by ops)
     _mode.enabled = create_graph
     try:
         totals: Gradients = {}
@@ -359,7 +359,7 @@ def run_backward(roots: Sequence[Tensor], grads: Sequence[Any], retain_graph: bo
         reached = _propagate(order, totals, retain_graph, owned, wanted, run)
         return gradients.collect(inputs, reached, allow_unused)
     finally:
-        _mode.enabled = previous_mode
+        _mode.enabled, _mode.retaining = previous
         if collecting:
             gc.enable()
 

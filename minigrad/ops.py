@@ -1027,10 +1027,12 @@ class SoftmaxCrossEntropy(Function):
                 d = p - target
                 d *= scale             # a new Tensor: scaled in place
                 return d
-            # the same values without a one-hot array: p·scale, then (p - 1)·scale at labels
-            d = np.multiply(p, scale, out=np.empty_like(p))
+            # the same values without a one-hot array: p·scale, then (p - 1)·scale at labels,
+            # written over p when the graph is not kept (no new logits-sized array)
             at = (ctx.rows, t.reshape(-1))
-            d.reshape(ctx.n, -1)[at] = (p.reshape(ctx.n, -1)[at] - 1) * scale
+            at_labels = p.reshape(ctx.n, -1)[at] - 1
+            d = np.multiply(p, scale, out=np.empty_like(p) if modes.grad_mode.retaining else p)
+            d.reshape(ctx.n, -1)[at] = at_labels * scale
             return d
         g_t = None
         if ctx.needs_input_grad[1]:               # target rows that require grad
