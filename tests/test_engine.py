@@ -615,3 +615,26 @@ def test_retained_gradients_are_writable_arrays_of_their_own():
     s.sum().backward()
     assert y.grad.data is not x.grad.data
     assert s.grad.data.flags.writeable and y.grad.data.flags.writeable
+
+
+def test_softmax_cross_entropy_backward_keeps_its_softmax_only_while_the_graph_is_kept():
+    # Without retain_graph, the backward writes the gradient over the kept softmax; with
+    # it, a second backward (and a direct grad) must still see the softmax.
+    rng = np.random.default_rng(3)
+    logits = leaf(rng.standard_normal((5, 4)))
+    labels = np.array([0, 3, 1, 1, 2])
+    p = np.exp(logits.data - logits.data.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    expected = (p - np.eye(4)[labels]) / 5
+    loss = mg.softmax_cross_entropy(logits * 1.0, labels)
+    loss.backward(retain_graph=True)
+    np.testing.assert_allclose(logits.grad.data, expected, rtol=1e-12, atol=1e-15)
+    loss.backward(retain_graph=True)
+    np.testing.assert_allclose(logits.grad.data, 2 * expected, rtol=1e-12, atol=1e-15)
+    got, = mg.grad(loss, [logits], retain_graph=True)
+    np.testing.assert_allclose(got.data, expected, rtol=1e-12, atol=1e-15)
+    loss.backward()
+    np.testing.assert_allclose(logits.grad.data, 3 * expected, rtol=1e-12, atol=1e-15)
+    with pytest.raises(RuntimeError, match="freed"):
+        loss.backward()
+    assert mg.modes.grad_mode.retaining        # restored once each pass ends
