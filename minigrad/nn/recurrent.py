@@ -194,10 +194,11 @@ def _lstm_steps(xa: Any, W_hh: Any, b_hh: Any, h: Any, c: Any
     scale, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
     outputs, activations = [], []
     for t in range(xa.shape[0]):
-        a = xa[t] + h @ W_hh
+        a = h @ W_hh                               # a is new: the rest goes in place
+        a += xa[t]
         if b_hh is not None:
-            a = a + b_hh
-        a *= scale                                 # a is new: scaled in place, then
+            a += b_hh
+        a *= scale                                 # scaled, then
         gates = call(ops.Tanh, a)                  # ... i, f, g, o side by side
         gates *= scale
         gates += offset
@@ -273,7 +274,9 @@ class LSTM(_Recurrent):
     def _layer(self, x: Tensor, state: State, weights: Any) -> tuple[Tensor, State]:
         W_ih, W_hh, b_ih, b_hh = weights
         h, c = state
-        out = LSTMLayer.apply(ops.linear(x, W_ih, b_ih), W_hh, b_hh, h, c)    # (T + 1, N, H)
+        # both biases in the input projection: one sum per step fewer, one gradient sum
+        b = None if b_ih is None else b_ih + b_hh
+        out = LSTMLayer.apply(ops.linear(x, W_ih, b), W_hh, None, h, c)    # (T + 1, N, H)
         T = x.shape[0]
         return out[:T], (out[T - 1], out[T])
 
