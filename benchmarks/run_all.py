@@ -17,6 +17,7 @@ from types import ModuleType
 
 import _harness  # first: thread settings before numpy loads
 import bench_book_loop
+import bench_compile
 import bench_conv
 import bench_e2e
 import bench_gradcheck
@@ -28,7 +29,8 @@ import bench_step
 import bench_transforms
 
 BENCHMARKS = [bench_step, bench_overhead, bench_scaling, bench_memory, bench_gradcheck,
-              bench_transforms, bench_e2e, bench_conv, bench_book_loop, bench_rnn]
+              bench_transforms, bench_e2e, bench_conv, bench_book_loop, bench_rnn,
+              bench_compile]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "README.md"
 
 
