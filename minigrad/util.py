@@ -10,6 +10,7 @@ the graph.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -205,20 +206,34 @@ def clip_grads(grads: Sequence[np.ndarray], max_norm: float) -> None:
             as_array(g)[...] *= rate
 
 
+def _takes(function: Any, name: str) -> bool:
+    """Does `function` accept the keyword `name` (by name or through **kwargs)?"""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+               or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def eval_perplexity(model: Any, corpus: Any, batch_size: int = 10, time_size: int = 35
                     ) -> float:
     """exp of the mean loss of `model.forward(xs, ts)` over the corpus read as `batch_size`
-    parallel streams of `time_size` steps (the model's state reset first)."""
+    parallel streams of `time_size` steps. As in the sequel, a forward that takes
+    `train_flg` is called with `train_flg=False` (dropout off); a model with `reset_state`
+    has its state reset first."""
     corpus = np.asarray(corpus)
     jump = (len(corpus) - 1) // batch_size
     iterations = jump // time_size
     if iterations < 1:
         raise ValueError(f"eval_perplexity: a corpus of {len(corpus)} words is too short for "
                          f"batches of {batch_size} streams of {time_size} steps")
-    model.reset_state()
+    if hasattr(model, "reset_state"):
+        model.reset_state()
+    options = {"train_flg": False} if _takes(model.forward, "train_flg") else {}
     starts = np.arange(batch_size) * jump
     total = 0.0
     for it in range(iterations):
         offsets = starts[:, None] + it * time_size + np.arange(time_size)
-        total += float(model.forward(corpus[offsets], corpus[offsets + 1]))
+        total += float(model.forward(corpus[offsets], corpus[offsets + 1], **options))
     return float(np.exp(total / iterations))

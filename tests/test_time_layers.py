@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minigrad import layers
 from minigrad.gradcheck import numerical_gradient
 from minigrad.layers import TimeAffine, TimeEmbedding, TimeGRU, TimeLSTM, TimeRNN
 
@@ -209,6 +210,35 @@ def test_clip_grads_and_eval_perplexity() -> None:
     assert model.resets == 1 and len(model.seen) == (99 // 3) // 5
     with pytest.raises(ValueError, match="too short"):
         eval_perplexity(model, corpus[:10], batch_size=3, time_size=5)
+
+    class WithDropout:               # the sequel's BetterRnnlm: forward(xs, ts, train_flg)
+        def __init__(self) -> None:   # (and no reset_state here)
+            self.flags: list[bool] = []
+
+        def forward(self, xs: np.ndarray, ts: np.ndarray, train_flg: bool = True) -> float:
+            self.flags.append(train_flg)
+            return 1.0
+
+    dropout = WithDropout()
+    assert abs(eval_perplexity(dropout, corpus, batch_size=3, time_size=5) - np.e) < 1e-12
+    assert dropout.flags and not any(dropout.flags)     # scored with dropout off
+
+    class TimeLayersModel:           # a model built of minigrad's time layers, dropout on
+        def __init__(self) -> None:
+            rng = np.random.default_rng(0)
+            self.embed = layers.TimeEmbedding(0.1 * rng.standard_normal((17, 4)))
+            self.drop = layers.TimeDropout(0.5)
+            self.affine = layers.TimeAffine(0.1 * rng.standard_normal((4, 17)), np.zeros(17))
+            self.loss = layers.TimeSoftmaxWithLoss()
+
+        def forward(self, xs: np.ndarray, ts: np.ndarray, train_flg: bool = True) -> float:
+            self.drop.train_flg = train_flg
+            return float(self.loss.forward(self.affine.forward(
+                self.drop.forward(self.embed.forward(xs))), ts))
+
+    net = TimeLayersModel()
+    first = eval_perplexity(net, corpus, batch_size=3, time_size=5)
+    assert first == eval_perplexity(net, corpus, batch_size=3, time_size=5)   # no masks drawn
 
 
 def test_embedding_dot_and_negative_sampling_loss() -> None:
