@@ -104,6 +104,11 @@ class LanguageModel(nn.Module):
         self.lstm.bias_hh_l0.data[...] = 0
         self.out.W.data[...], self.out.b.data[...] = init["Wa"], init["ba"]
 
+    def trained(self) -> list[nn.Parameter]:
+        """The parameters the hand-written step has: all but bias_hh, left at 0 (the sequel's
+        LSTM has one bias; updating both would move it twice as far)."""
+        return [q for q in self.parameters() if q is not self.lstm.bias_hh_l0]
+
     def forward(self, ids: np.ndarray) -> object:
         hs, _ = self.lstm(self.embed(ids))
         return self.out(hs)
@@ -112,7 +117,7 @@ class LanguageModel(nn.Module):
 def minigrad_nn_step(ids, targets, init):
     """nn.Embedding, nn.LSTM, nn.Linear, F.cross_entropy, optim.SGD."""
     model = LanguageModel(init)
-    opt = optim.SGD(model.parameters(), lr=LR)
+    opt = optim.SGD(model.trained(), lr=LR)
 
     def step():
         opt.zero_grad()
@@ -126,7 +131,7 @@ def minigrad_nn_step(ids, targets, init):
 def minigrad_compiled_step(ids, targets, init):
     """The nn.LSTM step with its loss traced once and replayed (mg.compile)."""
     model = LanguageModel(init)
-    opt = optim.SGD(model.parameters(), lr=LR)
+    opt = optim.SGD(model.trained(), lr=LR)
     loss_of = mg.compile(lambda ids, targets: F.cross_entropy(model(ids).reshape(-1, V),
                                                               targets.reshape(-1)))
 
@@ -168,10 +173,16 @@ def minigrad_time_layers_step(ids, targets, init):
 
 def torch_step(torch, ids, targets, init):
     """PyTorch eager: nn.Embedding, nn.LSTM, nn.Linear, cross_entropy, optim.SGD."""
-    torch.manual_seed(0)
     embed, lstm = torch.nn.Embedding(V, E).double(), torch.nn.LSTM(E, H, batch_first=True)
     lstm, out = lstm.double(), torch.nn.Linear(H, V).double()
-    params = [*embed.parameters(), *lstm.parameters(), *out.parameters()]
+    with torch.no_grad():                     # the same weights as the other contenders
+        for param, value in ((embed.weight, init["embed"]), (lstm.weight_ih_l0, init["Wx"].T),
+                             (lstm.weight_hh_l0, init["Wh"].T), (lstm.bias_ih_l0, init["b"]),
+                             (lstm.bias_hh_l0, 0 * init["b"]), (out.weight, init["Wa"].T),
+                             (out.bias, init["ba"])):
+            param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    params = [q for q in (*embed.parameters(), *lstm.parameters(), *out.parameters())
+              if q is not lstm.bias_hh_l0]        # one LSTM bias trained, as by hand
     opt = torch.optim.SGD(params, lr=LR)
     X, Y = torch.from_numpy(ids), torch.from_numpy(targets.reshape(-1))
 

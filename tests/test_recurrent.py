@@ -164,9 +164,10 @@ def test_bad_input_is_named() -> None:
 
 
 def test_the_rnn_benchmarks_hand_written_step_agrees_with_the_graph() -> None:
-    """bench_rnn.py's reference (an LSTM backward by hand) and the sequel's Time layers give
-    the same losses step after step, at a small size (in a subprocess: the benchmarks set
-    their BLAS threads on import)."""
+    """bench_rnn.py's reference (an LSTM backward by hand), the sequel's Time layers, nn.LSTM
+    eager and compiled, and PyTorch where installed, give the same losses step after step,
+    at a small size: they do the same work (in a subprocess: the benchmarks set their BLAS
+    threads on import)."""
     import subprocess
     from pathlib import Path
     benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -174,10 +175,18 @@ def test_the_rnn_benchmarks_hand_written_step_agrees_with_the_graph() -> None:
 import bench_rnn as B
 B.N, B.T, B.E, B.H, B.V = 3, 4, 5, 6, 7
 ids, targets, init = B.setup()
-ours, hand = B.minigrad_time_layers_step(ids, targets, init), B.numpy_step(ids, targets, init)
-for _ in range(3):
-    a, b = ours(), hand()
-    assert abs(a - b) < 1e-12 * abs(b), (a, b)
+hand = B.numpy_step(ids, targets, init)
+steps = {"time layers": B.minigrad_time_layers_step(ids, targets, init),
+         "nn": B.minigrad_nn_step(ids, targets, init),
+         "compiled": B.minigrad_compiled_step(ids, targets, init)}
+torch = B.torch_or_none()
+if torch is not None:
+    steps["torch"] = B.torch_step(torch, ids, targets, init)
+for _ in range(4):
+    b = hand()
+    for name, step in steps.items():
+        a = float(step())
+        assert abs(a - b) < 1e-12 * abs(b), (name, a, b)
 print("agree")
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=benchmarks, capture_output=True,
