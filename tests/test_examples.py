@@ -116,20 +116,29 @@ def test_main_job_without_tqdm_and_without_plot(tmp_path: Path) -> None:
 def test_main_job_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     pytest.importorskip("tqdm")
-    pty = pytest.importorskip("pty")           # POSIX terminals
-    fcntl = pytest.importorskip("fcntl")
-    termios = pytest.importorskip("termios")
     result = run("train_two_layer_net.py", "--iters", "30", "--plot", "", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "training:" not in result.stderr          # not a terminal: no bar
     # with stderr on a pseudo-terminal, the bar appears there, and stdout stays clean
+    returncode, seen, stdout = on_terminal("train_two_layer_net.py", "--iters", "30",
+                                           "--plot", "", cwd=tmp_path)
+    assert returncode == 0
+    assert b"training:" in seen and b"/30 [" in seen
+    assert "%" not in stdout and "final test accuracy" in stdout
+
+
+def on_terminal(script: str, *args: str, cwd: Path) -> tuple[int, bytes, str]:
+    """Run an example with its stderr on a pseudo-terminal 100 columns wide: the return
+    code, what the terminal showed, and stdout."""
+    pty = pytest.importorskip("pty")           # POSIX terminals
+    fcntl = pytest.importorskip("fcntl")
+    termios = pytest.importorskip("termios")
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    process = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "train_two_layer_net.py"), "--iters", "30",
-         "--plot", ""], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=terminal)
+    process = subprocess.Popen([sys.executable, str(EXAMPLES / script), *args], cwd=cwd,
+                               env=env, stdout=subprocess.PIPE, stderr=terminal)
     os.close(terminal)
     seen = b""
     while True:
@@ -142,9 +151,7 @@ def test_main_job_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         seen += chunk
     stdout = process.communicate(timeout=TIMEOUT)[0].decode()
     os.close(controller)
-    assert process.returncode == 0
-    assert b"training:" in seen and b"/30 [" in seen
-    assert "%" not in stdout and "final test accuracy" in stdout
+    return process.returncode, seen, stdout
 
 
 def test_main_job_rejects_bad_arguments(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_examples import assert_png, run
+from test_examples import assert_png, on_terminal, run
 
 PROGRAMS = ("word2vec.py", "rnnlm.py", "seq2seq_addition.py", "attention_dates.py")
 
@@ -103,3 +103,21 @@ def test_bad_arguments_are_refused_before_anything_runs(tmp_path: Path, program:
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr and "epoch" not in result.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("script, options", [
+    ("word2vec.py", ["--sentences", "300", "--epochs", "1"]),
+    ("rnnlm.py", ["--sentences", "1000", "--epochs", "1"]),
+    ("seq2seq_addition.py", ["--digits", "1", "--questions", "60", "--epochs", "1"]),
+    ("attention_dates.py", ["--questions", "120", "--epochs", "1", "--hidden", "8"])])
+def test_each_program_shows_a_progress_bar_on_a_terminal(tmp_path: Path, script: str,
+                                                         options: list[str]) -> None:
+    pytest.importorskip("tqdm")
+    pytest.importorskip("matplotlib")
+    quiet = run(script, *options, "--plot", "", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "training:" not in quiet.stderr          # not a terminal: no bar
+    returncode, seen, stdout = on_terminal(script, *options, "--plot", "", cwd=tmp_path)
+    assert returncode == 0, seen.decode(errors="replace")
+    assert b"training:" in seen and b"batch" in seen, seen
+    assert "training:" not in stdout and "final" in stdout
