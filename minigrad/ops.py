@@ -1022,16 +1022,19 @@ class SoftmaxCrossEntropy(Function):
         if ctx.rows is not None:                   # labels: the target is one-hot
             scale = g / ctx.n
             if isinstance(p, Tensor):              # recording: no writes into the graph
+                ctx.shared = True                      # p is saved by that graph's Softmax
                 target = np.zeros(p.shape, dtype=p.dtype)
                 target.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] = 1
                 d = p - target
                 d *= scale             # a new Tensor: scaled in place
                 return d
             # the same values without a one-hot array: p·scale, then (p - 1)·scale at labels,
-            # written over p when the graph is not kept (no new logits-sized array)
+            # written over p when nothing else can read it (the graph is not kept, and no
+            # recorded backward saved p)
             at = (ctx.rows, t.reshape(-1))
             at_labels = p.reshape(ctx.n, -1)[at] - 1
-            d = np.multiply(p, scale, out=np.empty_like(p) if modes.grad_mode.retaining else p)
+            mine = not modes.grad_mode.retaining and not getattr(ctx, "shared", False)
+            d = np.multiply(p, scale, out=p if mine else np.empty_like(p))
             d.reshape(ctx.n, -1)[at] = at_labels * scale
             return d
         g_t = None

@@ -638,3 +638,21 @@ def test_softmax_cross_entropy_backward_keeps_its_softmax_only_while_the_graph_i
     with pytest.raises(RuntimeError, match="freed"):
         loss.backward()
     assert mg.modes.grad_mode.retaining        # restored once each pass ends
+
+
+def test_a_recorded_backward_keeps_the_softmax_it_saved_through_a_later_backward():
+    # mg.grad(..., create_graph=True) records a Softmax node over the kept softmax; a
+    # later backward without retain_graph must not write the gradient over it.
+    rng = np.random.default_rng(0)
+    X, labels, v = rng.standard_normal((4, 3)), np.array([0, 2, 1, 1]), rng.standard_normal((4, 3))
+
+    def hessian_vector(interleave: bool) -> np.ndarray:
+        x = leaf(X)
+        loss = mg.softmax_cross_entropy(x, labels)
+        g, = mg.grad(loss, [x], create_graph=True)
+        if interleave:
+            loss.backward()
+        hv, = mg.grad((g * mg.tensor(v)).sum(), [x])
+        return hv.data
+
+    np.testing.assert_array_equal(hessian_vector(True), hessian_vector(False))

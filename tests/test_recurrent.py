@@ -249,3 +249,17 @@ def test_a_whole_lstm_layer_first_and_second_order(seed: int, T: int, N: int, la
     given_inputs = [t for t in node_inputs if t is not None]
     assert gradcheck(node, given_inputs, seed=seed)
     assert gradgradcheck(node, given_inputs, seed=seed)
+
+
+def test_an_lstm_computes_in_the_widest_dtype_of_its_input_weights_and_state() -> None:
+    model = nn.LSTM(3, 4, rng=0)
+    for p in model.parameters():
+        p.data = p.data.astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((5, 2, 3))          # float64 input
+    state = np.zeros((1, 2, 4), np.float32)
+    assert model(x)[0].dtype == np.float64
+    assert model(x, (state, state))[0].dtype == np.float64
+    h0 = mg.tensor(np.random.default_rng(1).standard_normal((1, 2, 4)), requires_grad=True)
+    out, _ = model(x.astype(np.float32), (h0, state))                 # float64 state only
+    out.sum().backward()
+    assert out.dtype == np.float64 and h0.grad.dtype == np.float64

@@ -194,11 +194,10 @@ def _lstm_steps(xa: Any, W_hh: Any, b_hh: Any, h: Any, c: Any
     scale, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
     outputs, activations = [], []
     for t in range(xa.shape[0]):
-        a = h @ W_hh                               # a is new: the rest goes in place
-        a += xa[t]
+        a = xa[t] + h @ W_hh
         if b_hh is not None:
-            a += b_hh
-        a *= scale                                 # scaled, then
+            a = a + b_hh
+        a *= scale                                 # a is new: scaled in place, then
         gates = call(ops.Tanh, a)                  # ... i, f, g, o side by side
         gates *= scale
         gates += offset
@@ -245,7 +244,8 @@ class LSTMLayer(Function):
         dc: Any = grad[T]                          # c_T's gradient, if it was used
         das: list[Any] = [None] * T
         # arrays: each step's da is written straight into its row of dxa (no stack at the end)
-        rows = None if isinstance(grad, Tensor) else np.empty(xa.shape, top.dtype)
+        rows = None if isinstance(grad, Tensor) else \
+            np.empty(xa.shape, np.result_type(top, activations[0][0]))      # da's dtype
         for t in reversed(range(T)):
             gates, c_before, _, tanh_c = activations[t]
             i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
