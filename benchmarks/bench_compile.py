@@ -1,10 +1,10 @@
-"""mg.compile beside eager minigrad and the book's numpy: one run, interleaved rounds.
+"""mg.compile against eager minigrad and the book's numpy: steps, per-node overhead, tracing.
 
-- the TwoLayerNet step (784-50-10, batch 100, sigmoid, SGD), as a ratio to the book's
-  hand-written numpy step, in float64 and float32 (and JAX's jit where installed);
-- the SimpleConvNet step (batch 100, 1×28×28), compiled over eager;
-- the replay's cost per node on a chain of tiny ops, beside eager's;
-- the time to trace a 10⁴-node graph.
+The TwoLayerNet step (784-50-10, batch 100, sigmoid, SGD) is timed as a ratio to the book's
+hand-written numpy step, in float64 and float32, with JAX's jit where it is installed. The
+SimpleConvNet step (batch 100, 1×28×28) is timed compiled over eager. The replay's cost per
+node is measured on a chain of tiny ops, beside eager's, and the time to trace a 10⁴-node
+graph is reported.
 
 Two floors stand beside the targets: the TwoLayerNet step's five matrix products alone (what
 no rewrite of the rest can go below), and the chain's numpy calls written out by hand (one
