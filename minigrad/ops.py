@@ -1022,7 +1022,7 @@ class SoftmaxCrossEntropy(Function):
         if ctx.rows is not None:                   # labels: the target is one-hot
             scale = g / ctx.n
             if isinstance(p, Tensor):              # recording: no writes into the graph
-                ctx.shared = True                      # p is saved by that graph's Softmax
+                ctx.shared = True      # p is saved by that graph's Softmax: never written
                 target = np.zeros(p.shape, dtype=p.dtype)
                 target.reshape(ctx.n, -1)[ctx.rows, t.reshape(-1)] = 1
                 d = p - target

@@ -237,8 +237,8 @@ class LSTMLayer(Function):
         scale, offset = _gate_constants(H, np.result_type(xa.dtype, W_hh.dtype))
         # d gate / d a = scale²·(1 - tanh²) = scale² - (gate - offset)²
         top = scale * scale
-        # W_hh.T as a C-ordered copy: BLAS multiplies the small da by it about 1.7× faster
-        # than by the transposed view (benchmarks/bench_rnn.py)
+        # W_hh.T as a C-ordered copy: OpenBLAS multiplies the small da by it faster than by
+        # the transposed view
         W_back = W_hh.T if isinstance(W_hh, Tensor) else np.ascontiguousarray(W_hh.T)
         dh: Any = 0.0
         dc: Any = grad[T]                          # c_T's gradient, if it was used
