@@ -102,12 +102,13 @@ class LanguageModel(nn.Module):
         self.lstm.weight_hh_l0.data[...] = init["Wh"].T
         self.lstm.bias_ih_l0.data[...] = init["b"]
         self.lstm.bias_hh_l0.data[...] = 0
+        self.lstm.bias_hh_l0.requires_grad = False    # the sequel's LSTM has one bias
         self.out.W.data[...], self.out.b.data[...] = init["Wa"], init["ba"]
 
     def trained(self) -> list[nn.Parameter]:
-        """The parameters the hand-written step has: all but bias_hh, left at 0 (the sequel's
-        LSTM has one bias; updating both would move it twice as far)."""
-        return [q for q in self.parameters() if q is not self.lstm.bias_hh_l0]
+        """The parameters the hand-written step has: all but bias_hh, left at 0 (updating
+        both biases would move the one bias twice as far)."""
+        return [q for q in self.parameters() if q.requires_grad]
 
     def forward(self, ids: np.ndarray) -> object:
         hs, _ = self.lstm(self.embed(ids))
@@ -181,6 +182,7 @@ def torch_step(torch, ids, targets, init):
                              (lstm.bias_hh_l0, 0 * init["b"]), (out.weight, init["Wa"].T),
                              (out.bias, init["ba"])):
             param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    lstm.bias_hh_l0.requires_grad_(False)
     params = [q for q in (*embed.parameters(), *lstm.parameters(), *out.parameters())
               if q is not lstm.bias_hh_l0]        # one LSTM bias trained, as by hand
     opt = torch.optim.SGD(params, lr=LR)
