@@ -7,10 +7,12 @@
 
 The replay calls the very forward and backward functions the eager engine calls, so its
 values and gradients are the eager ones. It skips what the graph costs per op: Tensor
-objects, argument sorting, the topological sort. A call traces again when its arrays
-differ in shape, dtype or requires_grad, when another argument differs, when grad mode
-or a module's train()/eval() changed, or when a parameter it read was replaced; the
-replay reads the current arrays of the parameters, so in-place updates are seen.
+objects, argument sorting, the topological sort; a trace of up to WRITE_OUT_LIMIT ops is
+written out as straight-line Python, which skips the loop over the ops too. A call traces
+again when its arrays differ in shape, dtype or requires_grad, when another argument
+differs, when grad mode or a module's train()/eval() changed, or when a parameter it read
+was replaced; the replay reads the current arrays of the parameters, so in-place updates
+are seen.
 
 What the replay could not follow is an error while tracing (`TraceError`, naming your
 line): values leaving the graph (`.item()`, `float()`, `bool()`, `.data`, numpy
@@ -21,10 +23,12 @@ minigrad's ops (dropout draws a fresh mask at every replay), and boolean-mask in
 
 from __future__ import annotations
 
+import builtins
 import functools
+import keyword
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -53,15 +57,11 @@ class _Ref:
 class _Node:
     """One traced op: its class, argument templates and what its backward sends where."""
 
-    __slots__ = ("cls", "args", "kwargs", "nested", "needs", "parents", "slot", "shape",
-                 "requires", "grad_to")
+    __slots__ = ("cls", "args", "kwargs", "needs", "slot", "shape", "requires", "grad_to")
 
     def __init__(self, cls: type[Function], args: list[Any], kwargs: dict[str, Any],
                  needs: list[bool], slot: int, out: np.ndarray, requires: bool) -> None:
         self.cls, self.args, self.kwargs, self.needs = cls, args, kwargs, needs
-        self.parents: list[Any] = [None] * len(args)     # forwards never follow edges
-        self.nested = any(not isinstance(a, _Ref) and _has_ref(a) for a in args) or \
-            any(_has_ref(v) for v in kwargs.values())
         self.slot, self.shape, self.requires = slot, out.shape, requires
         self.grad_to: list[tuple[int, int, tuple[int, ...], np.dtype]] = []
 
@@ -203,14 +203,15 @@ class _Trace:
 class _Replay:
     """What one replayed call keeps for its backward."""
 
-    __slots__ = ("plan", "values", "ctxs")
+    __slots__ = ("plan", "inputs", "outputs", "ctxs")
 
-    def __init__(self, plan: _Plan, values: list[Any], ctxs: list[Any]) -> None:
-        self.plan, self.values, self.ctxs = plan, values, ctxs
+    def __init__(self, plan: _Plan, inputs: list[Any], outputs: tuple[Any, ...],
+                 ctxs: Sequence[Any]) -> None:
+        self.plan, self.inputs, self.outputs, self.ctxs = plan, inputs, outputs, ctxs
 
 
 class _Plan:
-    """A finished trace, ready to replay."""
+    """A finished trace, ready to replay: its ops written out as two Python functions."""
 
     def __init__(self, trace: _Trace, outputs: list[int], structure: Any,
                  holders: list[tuple[Any, Any, Tensor]]) -> None:
@@ -218,7 +219,6 @@ class _Plan:
         self.nodes = trace.nodes
         self.inputs = trace.inputs
         self.captured = trace.captured
-        self.size = len(trace.requires)
         self.requires = trace.requires
         self.outputs = outputs
         self.structure = structure          # "one", "tuple" or "list"
@@ -238,6 +238,10 @@ class _Plan:
         for slot, i in last.items():
             if slot not in kept and not any(slot == s for s, _ in trace.captured):
                 self.done[i].append(slot)
+        self.requiring = [node for node in self.nodes if node.requires]
+        # Whether replays keep the contexts for a backward: grad mode is part of the key.
+        self.keep = modes.grad_mode.enabled and any(trace.requires[s] for s in outputs)
+        self.written = _write_out(self) if len(self.nodes) <= WRITE_OUT_LIMIT else None
 
     def stale(self) -> bool:
         """Has a parameter it read been replaced (model.W1 = ...) since the trace?"""
@@ -248,47 +252,52 @@ class _Plan:
                 return True
         return False
 
-    def forward(self, arrays: list[np.ndarray], keep: bool) -> _Replay:
-        values: list[Any] = [None] * self.size
-        for slot, array in zip(self.inputs, arrays):
+    def forward(self, arrays: list[np.ndarray]) -> _Replay:
+        captured = [tensor._data for _, tensor in self.captured]
+        if self.written is not None:
+            outputs, ctxs = self.written[0](*arrays, *captured)
+        else:
+            outputs, ctxs = self._run_forward(arrays, captured)
+        return _Replay(self, arrays, outputs, ctxs)
+
+    def backward(self, replay: _Replay, seeds: list[np.ndarray], retain: bool) -> list[Any]:
+        if self.written is not None:
+            grads: list[Any] = self.written[1](replay.ctxs, seeds, retain)
+            return grads
+        return self._run_backward(replay.ctxs, seeds, retain)
+
+    def _run_forward(self, arrays: list[np.ndarray], captured: list[np.ndarray]
+                     ) -> tuple[tuple[Any, ...], list[Any]]:
+        """The forward as a loop over the nodes, for plans too long to write out."""
+        values: list[Any] = [None] * len(self.requires)
+        for slot, array in zip(self.inputs + [s for s, _ in self.captured], arrays + captured):
             values[slot] = array
-        for slot, tensor in self.captured:
-            values[slot] = tensor._data
         ctxs: list[Any] = []
         new = object.__new__
-        for node, done in zip(self.nodes, self.done):
-            cls = node.cls
-            ctx = new(cls)
+        for i, (node, done) in enumerate(zip(self.nodes, self.done)):
+            ctx = new(node.cls)
             ctx.needs_input_grad = node.needs
-            ctx.parents = node.parents
-            if node.nested:
-                args = _resolve(node.args, values)
-                kwargs = _resolve_keywords(node.kwargs, values)
-            else:
-                args = [values[a.slot] if type(a) is _Ref else a for a in node.args]
-                kwargs = node.kwargs
-            out = cls.forward(ctx, *args, **kwargs)
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
-            if out.shape != node.shape:
-                raise TraceError(f"mg.compile({self.name}): {node.cls.op_name} gave shape "
-                                 f"{out.shape} in a replay, {node.shape} when traced: its "
-                                 "shape depends on the values, which a replay cannot follow")
+            args = [values[a.slot] if type(a) is _Ref else _resolve(a, values)
+                    for a in node.args]
+            out = node.cls.forward(ctx, *args, **_resolve_keywords(node.kwargs, values)) \
+                if node.kwargs else node.cls.forward(ctx, *args)
+            if type(out) is not np.ndarray or out.shape != node.shape:
+                out = self.checked(i, out)
             values[node.slot] = out
             for slot in done:
                 values[slot] = None
-            if keep:
+            if self.keep and node.requires:
                 ctxs.append(ctx)
-        return _Replay(self, values, ctxs)
+        return tuple(values[s] for s in self.outputs), ctxs
 
-    def backward(self, replay: _Replay, seeds: list[np.ndarray], retain: bool) -> list[Any]:
+    def _run_backward(self, ctxs: Sequence[Any], seeds: list[np.ndarray], retain: bool
+                      ) -> list[Any]:
+        """The backward as a loop over the nodes, outputs first."""
         grads: dict[int, Any] = {}
         for slot, g in zip(self.outputs, seeds):
             previous = grads.get(slot)
             grads[slot] = g if previous is None else previous + g
-        for node, ctx in zip(reversed(self.nodes), reversed(replay.ctxs)):
-            if not node.requires:
-                continue
+        for node, ctx in zip(reversed(self.requiring), reversed(ctxs)):
             g = grads.pop(node.slot, None)
             if g is None:
                 continue
@@ -301,19 +310,26 @@ class _Plan:
                 pg = input_grads[position] if position < len(input_grads) else None
                 if pg is None:
                     continue
-                if type(pg) is not np.ndarray:
-                    pg = np.asarray(pg, dtype=dtype)
-                if pg.shape != shape:
-                    pg = _unbroadcast(pg, shape, ctx)
-                if pg.dtype != dtype:
-                    pg = pg.astype(dtype)
+                pg = _conform(pg, shape, dtype, ctx)
                 previous = grads.get(slot)
                 grads[slot] = pg if previous is None else previous + pg
         return [grads.get(slot) for slot in self.leaves]
 
+    def checked(self, i: int, out: Any) -> np.ndarray:
+        """Node i's output as an array, of the shape it had when traced."""
+        array: np.ndarray = np.asarray(out)
+        node = self.nodes[i]
+        if array.shape != node.shape:
+            raise TraceError(f"mg.compile({self.name}): {node.cls.op_name} gave shape "
+                             f"{array.shape} in a replay, {node.shape} when traced: its "
+                             "shape depends on the values, which a replay cannot follow")
+        return array
+
     def eager(self, leaves: tuple[Tensor, ...], replay: _Replay) -> list[Tensor]:
         """The traced ops applied again, recorded: for a backward that records itself."""
-        tensors: list[Any] = list(replay.values)
+        tensors: list[Any] = [None] * len(self.requires)
+        for slot, array in zip(self.inputs, replay.inputs):
+            tensors[slot] = array
         for slot, leaf in zip(self.leaves, leaves):
             tensors[slot] = leaf
         for slot in self.inputs:
@@ -333,6 +349,96 @@ class _Plan:
         return [tensors[s] for s in self.outputs]
 
 
+def _conform(pg: Any, shape: tuple[int, ...], dtype: np.dtype, ctx: Function) -> Any:
+    """A gradient as its input's array: summed over broadcast axes, in the input's dtype."""
+    if type(pg) is not np.ndarray:
+        pg = np.asarray(pg, dtype=dtype)
+    if pg.shape != shape:
+        pg = _unbroadcast(pg, shape, ctx)
+    return pg if pg.dtype == dtype else pg.astype(dtype)
+
+
+WRITE_OUT_LIMIT = 500    # plans of at most this many nodes are written out as Python
+
+
+def _write_out(plan: _Plan) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The plan as two straight-line Python functions, its forward and its backward. Each
+    line calls an op's own forward or backward, as eager does; what a loop over the nodes
+    would look up at every call is written in: `v3` holds slot 3's value, `g3` its gradient,
+    `c2` node 2's ctx, `k7` a constant. Python compiles this at about 0.2 ms a node, so
+    plans longer than WRITE_OUT_LIMIT nodes replay by the loop instead."""
+    names: dict[str, Any] = {"new": object.__new__, "ndarray": np.ndarray,
+                             "conform": _conform, "checked": plan.checked}
+
+    def name(value: Any) -> str:
+        key = f"k{len(names)}"
+        names[key] = value
+        return key
+
+    def expr(template: Any) -> str:
+        if isinstance(template, _Ref):
+            return f"v{template.slot}"
+        if isinstance(template, (tuple, list)) and _has_ref(template):
+            items = "".join(f"{expr(v)}, " for v in template)
+            if type(template) is tuple:
+                return f"({items})"
+            return f"[{items}]" if type(template) is list else f"{name(type(template))}([{items}])"
+        return name(template)
+
+    forward: list[str] = []
+    for i, (node, done) in enumerate(zip(plan.nodes, plan.done)):
+        args = [expr(a) for a in node.args] + [
+            f"{k}={expr(v)}" if k.isidentifier() and not keyword.iskeyword(k) else
+            f"**{{{k!r}: {expr(v)}}}"
+            for k, v in node.kwargs.items()]
+        out, c = f"v{node.slot}", f"c{i}" if plan.keep and node.requires else "c"
+        forward += [f"{c} = new({name(node.cls)}); {c}.needs_input_grad = {name(node.needs)}",
+                    f"{out} = {name(node.cls.forward)}({', '.join([c, *args])})",
+                    f"if type({out}) is not ndarray or {out}.shape != {name(node.shape)}: "
+                    f"{out} = checked({i}, {out})"]
+        if done:
+            forward.append(" = ".join(f"v{slot}" for slot in done) + " = None")
+    kept = "".join(f"c{i}, " for i, node in enumerate(plan.nodes) if plan.keep and node.requires)
+    forward.append(f"return ({''.join(f'v{s}, ' for s in plan.outputs)}), ({kept})")
+    back = _write_backward(plan, kept, name) if plan.keep else ["pass"]   # (no backward)
+    inputs = ", ".join(f"v{s}" for s in [*plan.inputs, *[s for s, _ in plan.captured]])
+    source = "\n".join([f"def forward({inputs}):", *("    " + x for x in forward),
+                        "def backward(ctxs, seeds, retain):", *("    " + x for x in back)])
+    exec(builtins.compile(source, f"<mg.compile({plan.name})>", "exec"), names)
+    return names["forward"], names["backward"]
+
+
+def _write_backward(plan: _Plan, kept: str, name: Callable[[Any], str]) -> list[str]:
+    """The lines of the written-out backward: each node's backward, outputs first."""
+    flowing = {*plan.outputs, *plan.leaves} | {s for n in plan.requiring
+                                                for s in (n.slot, *[t for _, t, _, _ in n.grad_to])}
+    back = [f"({kept}) = ctxs"] if kept else []
+    back.append(" = ".join(f"g{s}" for s in sorted(flowing)) + " = None")
+    back += [f"g{s} = seeds[{j}] if g{s} is None else g{s} + seeds[{j}]"
+             for j, s in enumerate(plan.outputs)]
+    written = set(plan.outputs)            # slots a gradient may have reached already
+    for i, node in reversed(list(enumerate(plan.nodes))):
+        if not node.requires:
+            continue
+        g, c = f"g{node.slot}", f"c{i}"
+        back += [f"if {g} is not None:",
+                 f"    r = {name(node.cls.backward)}({c}, {g}); {g} = None",
+                 f"    if not retain: {c}.saved = None",
+                 "    if type(r) is not tuple: r = (r,)"]
+        for position, slot, shape, dtype in node.grad_to:
+            to, S, D = f"g{slot}", name(shape), name(dtype)
+            back += [f"    pg = r[{position}] if len(r) > {position} else None" if position else
+                     "    pg = r[0] if r else None",
+                     "    if pg is not None:",
+                     f"        if type(pg) is not ndarray or pg.shape != {S} or pg.dtype is not "
+                     f"{D}: pg = conform(pg, {S}, {D}, {c})",
+                     f"        {to} = pg if {to} is None else {to} + pg" if slot in written else
+                     f"        {to} = pg"]
+            written.add(slot)
+    back.append(f"return [{', '.join(f'g{s}' for s in plan.leaves)}]")
+    return back
+
+
 class Compiled(Function):
     """The node a compiled call leaves in the graph: its inputs are the arguments and
     parameters that require grad, its backward runs the traced ops' backwards."""
@@ -347,7 +453,7 @@ class Compiled(Function):
     def backward(ctx: Function, g: Any) -> Any:
         replay: _Replay = ctx.saved[-1]
         plan = replay.plan
-        shapes = [replay.values[s].shape for s in plan.outputs]
+        shapes = [out.shape for out in replay.outputs]
         if isinstance(g, Tensor):              # create_graph: the ops again, recorded
             outputs = plan.eager(ctx.arguments, replay)
             if len(outputs) > 1:
@@ -509,9 +615,9 @@ class CompiledFunction:
     def _replay(self, plan: _Plan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         given = [a for a in (*args, *kwargs.values()) if isinstance(a, (Tensor, np.ndarray))]
         arrays = [a._data if isinstance(a, Tensor) else a for a in given]
-        grads = modes.grad_mode.enabled and any(plan.requires[s] for s in plan.outputs)
-        replay = plan.forward(arrays, grads)
-        values = [replay.values[s] for s in plan.outputs]
+        grads = plan.keep
+        replay = plan.forward(arrays)
+        values = replay.outputs
         if not grads:
             results = [_make(v, None, False) for v in values]
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import sys
 import tracemalloc
 import weakref
 
@@ -18,6 +19,15 @@ from minigrad.models import MultiLayerNetExtend, SimpleConvNet, TwoLayerNet
 from minigrad.testing import programs
 
 RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, params=["written out", "looped"])
+def replay_kind(request, monkeypatch):
+    """Every test runs twice: plans replayed by their written-out code, and by the loop
+    that plans longer than WRITE_OUT_LIMIT nodes use."""
+    if request.param == "looped":
+        monkeypatch.setattr(sys.modules["minigrad.compile"], "WRITE_OUT_LIMIT", -1)
+    return request.param
 
 
 def _grads(params):
