@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import modes, ops, versions
+from . import buffers, modes, ops, versions
 from .engine import Function, Tensor, _make, _unbroadcast, grad
 
 __all__ = ["compile", "TraceError", "Compiled"]
@@ -239,6 +239,7 @@ class _Plan:
             if slot not in kept and not any(slot == s for s, _ in trace.captured):
                 self.done[i].append(slot)
         self.requiring = [node for node in self.nodes if node.requires]
+        self.pool = buffers.Pool()          # its large arrays, kept between calls
         # Whether replays keep the contexts for a backward: grad mode is part of the key.
         self.keep = modes.grad_mode.enabled and any(trace.requires[s] for s in outputs)
         self.written = _write_out(self) if len(self.nodes) <= WRITE_OUT_LIMIT else None
@@ -254,17 +255,25 @@ class _Plan:
 
     def forward(self, arrays: list[np.ndarray]) -> _Replay:
         captured = [tensor._data for _, tensor in self.captured]
-        if self.written is not None:
-            outputs, ctxs = self.written[0](*arrays, *captured)
-        else:
-            outputs, ctxs = self._run_forward(arrays, captured)
+        previous, buffers.pool = buffers.pool, self.pool    # large arrays: kept ones
+        try:
+            if self.written is not None:
+                outputs, ctxs = self.written[0](*arrays, *captured)
+            else:
+                outputs, ctxs = self._run_forward(arrays, captured)
+        finally:
+            buffers.pool = previous
         return _Replay(self, arrays, outputs, ctxs)
 
     def backward(self, replay: _Replay, seeds: list[np.ndarray], retain: bool) -> list[Any]:
-        if self.written is not None:
-            grads: list[Any] = self.written[1](replay.ctxs, seeds, retain)
-            return grads
-        return self._run_backward(replay.ctxs, seeds, retain)
+        previous, buffers.pool = buffers.pool, self.pool
+        try:
+            if self.written is not None:
+                grads: list[Any] = self.written[1](replay.ctxs, seeds, retain)
+                return grads
+            return self._run_backward(replay.ctxs, seeds, retain)
+        finally:
+            buffers.pool = previous
 
     def _run_forward(self, arrays: list[np.ndarray], captured: list[np.ndarray]
                      ) -> tuple[tuple[Any, ...], list[Any]]:

@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import buffers
 from .dispatch import call
 from .engine import Function
 
@@ -101,7 +102,12 @@ class Im2col(Function):
         n, c, oh, ow, kh, kw = view.shape
         ctx.shape = x.shape
         ctx.args = kernel, stride, padding
-        return view.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+        rows = view.transpose(0, 2, 3, 1, 4, 5)
+        if buffers.pool is not None:                 # a replay: copied into a kept array
+            out = buffers.empty((n * oh * ow, c * kh * kw), x.dtype)
+            np.copyto(out.reshape(rows.shape), rows)
+            return out
+        return rows.reshape(n * oh * ow, c * kh * kw)
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Any:
@@ -140,10 +146,9 @@ def _layout(x: np.ndarray) -> tuple[int, ...]:
 def _empty_like_layout(shape: tuple[int, ...], layout: tuple[int, ...], dtype: Any,
                        fill: float | None = None) -> np.ndarray:
     """An array of `shape` whose memory is laid out in the order `layout` (as _layout)."""
-    base = np.empty(tuple(shape[a] for a in layout), dtype=dtype)
+    out = buffers.empty(shape, dtype, layout)
     if fill is not None:
-        base.fill(fill)
-    out: np.ndarray = base.transpose(tuple(int(a) for a in np.argsort(layout)))
+        out.fill(fill)
     return out
 
 
@@ -164,7 +169,7 @@ class MaxPool2d(Function):
         view = _windows(x, kernel, stride, padding, -np.inf)
         kh, kw = kernel
         slabs = [view[:, :, :, :, k // kw, k % kw] for k in range(kh * kw)]
-        out = np.empty(slabs[0].shape, dtype=x.dtype)        # C order, whatever x's is
+        out = buffers.empty(slabs[0].shape, x.dtype)         # C order, whatever x's is
         if len(slabs) == 1:
             np.copyto(out, slabs[0])
         else:

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import DTypeLike
 
-from . import modes
+from . import buffers, modes
 from .dispatch import call as _call
 from .dispatch import register
 from .engine import ArrayLike, Axis, Function, Tensor, _make, as_array
@@ -253,8 +253,13 @@ class Linear(Function):
         ctx.save_for_backward(x if need_W else None, W if need_x else None)
         ctx.b_shape = None if b is None else b.shape
         # leading axes folded into one: a single matrix product (numpy loops over a stack)
-        out = (x.reshape(_rows(x), x.shape[-1]) @ W).reshape(*x.shape[:-1], W.shape[1]) \
-            if x.ndim > 2 else x @ W
+        if buffers.pool is not None and x.dtype == W.dtype:   # a replay: a kept array
+            rows = x.reshape(_rows(x), x.shape[-1])
+            out = np.matmul(rows, W, out=buffers.empty((rows.shape[0], W.shape[1]), x.dtype))
+            out = out.reshape(*x.shape[:-1], W.shape[1])
+        else:
+            out = (x.reshape(_rows(x), x.shape[-1]) @ W).reshape(*x.shape[:-1], W.shape[1]) \
+                if x.ndim > 2 else x @ W
         if b is not None:
             if b.dtype == out.dtype and b.ndim <= out.ndim:
                 out += b                  # no new array
@@ -433,6 +438,8 @@ class Relu(Function, method="relu"):
     @staticmethod
     def forward(ctx: Function, a: Array) -> Array:
         ctx.save_for_backward(a)
+        if buffers.pool is not None and a.dtype.kind == "f":    # a replay: a kept array
+            return np.maximum(a, 0, out=buffers.empty_like(a))
         return np.maximum(a, 0)
 
     @staticmethod
@@ -472,6 +479,12 @@ class ReluGrad(Function):
     def forward(ctx: Function, g: Array, a: Array) -> Array:
         ctx.save_for_backward(a)
         ctx.shape, ctx.dtype = np.shape(a), np.result_type(a)
+        if buffers.pool is not None and isinstance(g, np.ndarray) and g.dtype.kind == "f" \
+                and g.shape == np.shape(a):             # a replay: into a kept array
+            out = buffers.empty_like(g)
+            np.copyto(out, g)
+            np.copyto(out, 0, where=a <= 0)
+            return out
         return np.where(a <= 0, 0, g)
 
     @staticmethod
@@ -704,6 +717,13 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
+        if buffers.pool is not None and not g.flags.c_contiguous:    # a replay
+            try:
+                return np.reshape(g, ctx.shape, copy=False)
+            except ValueError:                  # a copy is needed: into a kept array
+                out = buffers.empty(ctx.shape, g.dtype)
+                np.copyto(out.reshape(g.shape), g)
+                return out
         return g.reshape(ctx.shape)
 
 
