@@ -118,6 +118,7 @@ class _Trace:
         self.kept: list[Any] = []             # the traced arrays, alive while tracing
         self.inputs: list[int] = []           # slot of each array argument
         self.captured: list[tuple[int, Tensor]] = []     # (slot, tensor read from outside)
+        self.outside: dict[int, int] = {}                 # id(tensor read from outside) -> slot
         self.requires: list[bool] = []        # per slot: does its value require grad?
         self.dtypes: list[np.dtype] = []
         self.shapes: list[tuple[int, ...]] = []
@@ -162,10 +163,16 @@ class _Trace:
 
     def _template(self, value: Any) -> Any:
         if isinstance(value, Tensor):
+            slot = self.outside.get(id(value))
+            if slot is not None:              # a tensor from outside, read before
+                return _Ref(slot)
             slot = self.known.get(id(value._data))
-            if slot is None:                  # read from outside: a parameter, a constant
+            if slot is None or slot in self.outside.values():
+                # read from outside: a parameter, a constant; each tensor its own slot,
+                # even where two share an array (W and W.detach() need not both be leaves)
                 slot = self._new_slot(value._data, value._requires_grad)
                 self.captured.append((slot, value))
+                self.outside[id(value)] = slot
             return _Ref(slot)
         if isinstance(value, np.ndarray):
             slot = self.known.get(id(value))
@@ -211,7 +218,7 @@ class _Replay:
 
 
 class _Plan:
-    """A finished trace, ready to replay: its ops written out as two Python functions."""
+    """A finished trace, ready to replay (its ops written out as Python, if not too many)."""
 
     def __init__(self, trace: _Trace, outputs: list[int], structure: Any,
                  holders: list[tuple[Any, Any, Tensor]]) -> None:
@@ -291,7 +298,7 @@ class _Plan:
             out = node.cls.forward(ctx, *args, **_resolve_keywords(node.kwargs, values)) \
                 if node.kwargs else node.cls.forward(ctx, *args)
             if type(out) is not np.ndarray or out.shape != node.shape:
-                out = self.checked(i, out)
+                out = _checked(self.name, self.nodes, i, out)
             values[node.slot] = out
             for slot in done:
                 values[slot] = None
@@ -313,26 +320,16 @@ class _Plan:
             input_grads = node.cls.backward(ctx, g)
             if not retain:                     # what it saved can go, as eager frees it
                 ctx.saved = None
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
+            if type(input_grads) is not tuple or len(input_grads) != len(node.args):
+                input_grads = _spread(input_grads, len(node.args), ctx)
             for position, slot, shape, dtype in node.grad_to:
-                pg = input_grads[position] if position < len(input_grads) else None
+                pg = input_grads[position]
                 if pg is None:
                     continue
                 pg = _conform(pg, shape, dtype, ctx)
                 previous = grads.get(slot)
                 grads[slot] = pg if previous is None else previous + pg
         return [grads.get(slot) for slot in self.leaves]
-
-    def checked(self, i: int, out: Any) -> np.ndarray:
-        """Node i's output as an array, of the shape it had when traced."""
-        array: np.ndarray = np.asarray(out)
-        node = self.nodes[i]
-        if array.shape != node.shape:
-            raise TraceError(f"mg.compile({self.name}): {node.cls.op_name} gave shape "
-                             f"{array.shape} in a replay, {node.shape} when traced: its "
-                             "shape depends on the values, which a replay cannot follow")
-        return array
 
     def eager(self, leaves: tuple[Tensor, ...], replay: _Replay) -> list[Tensor]:
         """The traced ops applied again, recorded: for a backward that records itself."""
@@ -358,6 +355,28 @@ class _Plan:
         return [tensors[s] for s in self.outputs]
 
 
+def _checked(name: str, nodes: list[_Node], i: int, out: Any) -> np.ndarray:
+    """Node i's output as an array, of the shape it had when traced."""
+    array: np.ndarray = np.asarray(out)
+    node = nodes[i]
+    if array.shape != node.shape:
+        raise TraceError(f"mg.compile({name}): {node.cls.op_name} gave shape "
+                         f"{array.shape} in a replay, {node.shape} when traced: its "
+                         "shape depends on the values, which a replay cannot follow")
+    return array
+
+
+def _spread(r: Any, inputs: int, ctx: Function) -> tuple[Any, ...]:
+    """A backward's result as one gradient (or None) per input: a lone gradient is the
+    first input's, missing ones are None, and one for an input the op lacks is an error."""
+    if type(r) is not tuple:
+        r = (r,)
+    if any(g is not None for g in r[inputs:]):
+        raise ValueError(f"the backward of {ctx.op_name} returned {len(r)} gradients for "
+                         f"{inputs} inputs")
+    return (*r[:inputs], *(None,) * (inputs - len(r)))
+
+
 def _conform(pg: Any, shape: tuple[int, ...], dtype: np.dtype, ctx: Function) -> Any:
     """A gradient as its input's array: summed over broadcast axes, in the input's dtype."""
     if type(pg) is not np.ndarray:
@@ -374,10 +393,11 @@ def _write_out(plan: _Plan) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The plan as two straight-line Python functions, its forward and its backward. Each
     line calls an op's own forward or backward, as eager does; what a loop over the nodes
     would look up at every call is written in: `v3` holds slot 3's value, `g3` its gradient,
-    `c2` node 2's ctx, `k7` a constant. Python compiles this at about 0.2 ms a node, so
+    `c2` node 2's ctx, `k7` a constant. Python compiles this at about 0.25 ms a node, so
     plans longer than WRITE_OUT_LIMIT nodes replay by the loop instead."""
     names: dict[str, Any] = {"new": object.__new__, "ndarray": np.ndarray,
-                             "conform": _conform, "checked": plan.checked}
+                             "conform": _conform, "spread": _spread,
+                             "checked": functools.partial(_checked, plan.name, plan.nodes)}
 
     def name(value: Any) -> str:
         key = f"k{len(names)}"
@@ -397,10 +417,12 @@ def _write_out(plan: _Plan) -> tuple[Callable[..., Any], Callable[..., Any]]:
     forward: list[str] = []
     for i, (node, done) in enumerate(zip(plan.nodes, plan.done)):
         args = [expr(a) for a in node.args] + [
-            f"{k}={expr(v)}" if k.isidentifier() and not keyword.iskeyword(k) else
+            f"{k}={expr(v)}" if k.isascii() and k.isidentifier() and not keyword.iskeyword(k)
+            else
             f"**{{{k!r}: {expr(v)}}}"
             for k, v in node.kwargs.items()]
-        out, c = f"v{node.slot}", f"c{i}" if plan.keep and node.requires else "c"
+        out = f"v{node.slot}"
+        c = f"c{i}" if plan.keep and node.requires else "c"     # kept for the backward, or not
         forward += [f"{c} = new({name(node.cls)}); {c}.needs_input_grad = {name(node.needs)}",
                     f"{out} = {name(node.cls.forward)}({', '.join([c, *args])})",
                     f"if type({out}) is not ndarray or {out}.shape != {name(node.shape)}: "
@@ -425,25 +447,24 @@ def _write_backward(plan: _Plan, kept: str, name: Callable[[Any], str]) -> list[
     back.append(" = ".join(f"g{s}" for s in sorted(flowing)) + " = None")
     back += [f"g{s} = seeds[{j}] if g{s} is None else g{s} + seeds[{j}]"
              for j, s in enumerate(plan.outputs)]
-    written = set(plan.outputs)            # slots a gradient may have reached already
+    reached = set(plan.outputs)            # slots a gradient may have reached already
     for i, node in reversed(list(enumerate(plan.nodes))):
         if not node.requires:
             continue
-        g, c = f"g{node.slot}", f"c{i}"
+        g, c, n = f"g{node.slot}", f"c{i}", len(node.args)
         back += [f"if {g} is not None:",
                  f"    r = {name(node.cls.backward)}({c}, {g}); {g} = None",
                  f"    if not retain: {c}.saved = None",
-                 "    if type(r) is not tuple: r = (r,)"]
+                 f"    if type(r) is not tuple or len(r) != {n}: r = spread(r, {n}, {c})",
+                 f"    ({''.join(f'p{k}, ' for k in range(n))}) = r"]
         for position, slot, shape, dtype in node.grad_to:
-            to, S, D = f"g{slot}", name(shape), name(dtype)
-            back += [f"    pg = r[{position}] if len(r) > {position} else None" if position else
-                     "    pg = r[0] if r else None",
-                     "    if pg is not None:",
-                     f"        if type(pg) is not ndarray or pg.shape != {S} or pg.dtype is not "
-                     f"{D}: pg = conform(pg, {S}, {D}, {c})",
-                     f"        {to} = pg if {to} is None else {to} + pg" if slot in written else
-                     f"        {to} = pg"]
-            written.add(slot)
+            to, S, D, pg = f"g{slot}", name(shape), name(dtype), f"p{position}"
+            back += [f"    if {pg} is not None:",
+                     f"        if type({pg}) is not ndarray or {pg}.shape != {S} or "
+                     f"{pg}.dtype is not {D}: {pg} = conform({pg}, {S}, {D}, {c})",
+                     f"        {to} = {pg} if {to} is None else {to} + {pg}" if slot in reached
+                     else f"        {to} = {pg}"]
+            reached.add(slot)
     back.append(f"return [{', '.join(f'g{s}' for s in plan.leaves)}]")
     return back
 
@@ -550,12 +571,15 @@ class CompiledFunction:
 
     def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         parts: list[Any] = [modes.grad_mode.enabled, *kwargs]
-        for value in (*args, *kwargs.values()):
+        first: dict[int, int] = {}           # one array passed twice is traced as one value
+        for i, value in enumerate((*args, *kwargs.values())):
             if isinstance(value, Tensor):
                 d = value._data
-                parts.append((Tensor, d.shape, d.dtype.str, value._requires_grad))
+                parts.append((Tensor, d.shape, d.dtype.str, value._requires_grad,
+                              first.setdefault(id(d), i)))
             elif isinstance(value, np.ndarray):
-                parts.append((np.ndarray, value.shape, value.dtype.str))
+                parts.append((np.ndarray, value.shape, value.dtype.str,
+                              first.setdefault(id(value), i)))
             else:
                 try:
                     hash(value)

@@ -358,3 +358,77 @@ def test_a_numpy_view_of_a_traced_value_is_refused():
         return mg.ops.add(y, mg.engine.as_array(y)[::-1])
     with pytest.raises(mg.TraceError, match="computed with numpy"):
         mg.compile(view_fn)(mg.tensor(np.ones(3), requires_grad=True))
+
+
+# ---------------------------------------------------------------- found by a second reading
+
+def test_a_dropped_compiled_function_frees_its_plans_without_the_cycle_collector():
+    W = mg.tensor(RNG.standard_normal((50, 50)), requires_grad=True)
+    step = mg.compile(lambda x: (x @ W).tanh().sum(), cache_size=1)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        plans = []
+        for n in range(1, 6):                    # each batch size traces; one plan is kept
+            step(np.ones((n, 50))).backward()
+            plans.append(weakref.ref(next(iter(step._plans.values()))[0]))
+        assert sum(p() is not None for p in plans) == 1
+        del step
+        assert all(p() is None for p in plans)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def test_one_array_passed_for_two_arguments_is_a_call_of_another_kind():
+    fn = mg.compile(lambda a, b: a - b)
+    x, y = np.ones(3), np.full(3, 5.0)
+    fn(x, x)
+    np.testing.assert_array_equal(fn(x, y).data, x - y)
+    np.testing.assert_array_equal(fn(x, x).data, np.zeros(3))
+    assert fn.traces == 2
+
+
+def test_a_parameter_read_detached_and_directly_still_gets_its_gradient():
+    W = mg.tensor(RNG.standard_normal(3), requires_grad=True)
+    fn = mg.compile(lambda x: (x * W.detach() + x * W * W).sum())
+    x = RNG.standard_normal(3)
+    fn(x)
+    fn(x).backward()
+    np.testing.assert_allclose(W.grad.data, 2 * x * W.data, rtol=1e-15)
+
+
+def test_a_backward_returning_gradients_for_inputs_it_lacks_is_an_error_in_a_replay_too():
+    class Bad(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, g
+
+    fn = mg.compile(lambda x: Bad.apply(x).sum())
+    x = mg.tensor(np.ones(3), requires_grad=True)
+    fn(x)
+    with pytest.raises(ValueError, match="backward of bad returned 2 gradients for 1 inputs"):
+        fn(x).backward()
+
+
+def test_keyword_names_reach_a_replayed_forward_as_given():
+    class Count(mg.Function):
+        @staticmethod
+        def forward(ctx, x, **options):
+            ctx.n = len(options) + sum(map(len, options))
+            return x * ctx.n
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.n
+
+    options = {"\ufb01": 1.0, "H": 2.0, "\u210c": 3.0, "class": 4.0, "a-b": 5.0}
+    fn = mg.compile(lambda x: Count.apply(x, **options))
+    x = mg.tensor(np.ones(3), requires_grad=True)
+    expected = Count.apply(x, **options).data
+    fn(x)
+    np.testing.assert_array_equal(fn(x).data, expected)
