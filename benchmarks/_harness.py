@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import sys
@@ -59,6 +60,36 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int,
             fn()
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def in_own_process(make: Callable[[], Callable[[], object]]
+                   ) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A contender run in a process of its own (forked), as a user's program runs it: its
+    memory and the allocator's state are not shaped by the other contenders'. make() builds
+    the step there; each call relays one step through a pipe and returns when it is done.
+    Returns the call and a function that ends the process."""
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+
+    def serve() -> None:
+        step = make()
+        while theirs.recv():
+            step()
+            theirs.send(True)
+
+    process = context.Process(target=serve, daemon=True)
+    process.start()
+
+    def call() -> None:
+        ours.send(True)
+        if not ours.recv():
+            raise RuntimeError("the contender's process failed")
+
+    def close() -> None:
+        ours.send(False)
+        process.join()
+
+    return call, close
 
 
 def median(values: list[float]) -> float:

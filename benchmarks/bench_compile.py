@@ -21,7 +21,7 @@ import time
 
 import bench_step as S
 import numpy as np
-from _harness import interleaved, machine, median, parse_args, status, table
+from _harness import in_own_process, interleaved, machine, median, parse_args, status, table
 
 import minigrad as mg
 from minigrad.models import SimpleConvNet
@@ -77,24 +77,35 @@ def jax_step(x, t, init):
     return step
 
 
-def conv_steps():
+def conv_step(wrap):
+    """A SimpleConvNet SGD step, its loss function passed through `wrap`."""
     rng = np.random.default_rng(0)
     x = rng.random((100, 1, 28, 28))
     t = rng.integers(0, 10, 100)
-    steps = {}
-    for name, wrap in (("eager", lambda f: f), ("compiled", mg.compile)):
-        net = SimpleConvNet(rng=0)
-        loss_fn = wrap(net.loss)
-        params = list(net.parameters())
+    net = SimpleConvNet(rng=0)
+    loss_fn = wrap(net.loss)
+    params = list(net.parameters())
 
-        def step(loss_fn=loss_fn, params=params):
-            loss_fn(x, t).backward()
-            with mg.no_grad():
-                for q in params:
-                    q -= S.LR * q.grad
-                    q.grad = None
-        steps[name] = step
-    return steps
+    def step():
+        loss_fn(x, t).backward()
+        with mg.no_grad():
+            for q in params:
+                q -= S.LR * q.grad
+                q.grad = None
+    return step
+
+
+def conv_ratio(rounds):
+    """Compiled over eager, each in a process of its own: one process running both would
+    let the arrays a replay keeps shape how the allocator serves the eager step."""
+    eager, end_eager = in_own_process(lambda: conv_step(lambda f: f))
+    compiled, end_compiled = in_own_process(lambda: conv_step(mg.compile))
+    try:
+        times = interleaved({"eager": eager, "compiled": compiled}, rounds, warmup=1)
+    finally:
+        end_eager()
+        end_compiled()
+    return median(times["compiled"]) / median(times["eager"])
 
 
 def products_only(x, t, init):
@@ -159,8 +170,7 @@ def main(quick: bool = False) -> list[str]:
         for name, ts in times.items():
             rows.append([np.dtype(dtype).name, name, f"{median(ts) * 1e6:.0f}",
                          f"{median(ts) / base:.2f}"])
-    conv = interleaved(conv_steps(), 3 if quick else 15, warmup=1)
-    conv_ratio = median(conv["compiled"]) / median(conv["eager"])
+    conv = conv_ratio(3 if quick else 15)
     n = 200
     fn = chain(n)
     step = mg.compile(fn)
@@ -184,8 +194,8 @@ def main(quick: bool = False) -> list[str]:
              table(["dtype", "contender", "µs per step", "× book"], rows), "",
              f"Target ≤ {TARGET_STEP}× the book's step: worst compiled {worst:.2f}× — "
              f"{status(worst <= TARGET_STEP)}",
-             f"SimpleConvNet step, compiled / eager: {conv_ratio:.2f} "
-             f"(target ≤ {TARGET_CONV}: {status(conv_ratio <= TARGET_CONV)})",
+             f"SimpleConvNet step, compiled / eager, each in a process of its own: {conv:.2f} "
+             f"(target ≤ {TARGET_CONV}: {status(conv <= TARGET_CONV)})",
              f"Tiny-op chain (y = y * w, {n} nodes, forward and backward): "
              f"eager {eager_us:.2f} µs per node, replay {replay_us:.2f} µs per node; its "
              f"numpy calls alone, by hand: {numpy_us:.2f} µs per node. Replay overhead "
