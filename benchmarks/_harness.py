@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -62,32 +62,31 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int,
     return times
 
 
-def in_own_process(make: Callable[[], Callable[[], object]]
+def in_own_process(module: str, factory: str, *args: str
                    ) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A contender run in a process of its own (forked), as a user's program runs it: its
-    memory and the allocator's state are not shaped by the other contenders'. make() builds
-    the step there; each call relays one step through a pipe and returns when it is done.
-    Returns the call and a function that ends the process."""
-    context = multiprocessing.get_context("fork")
-    ours, theirs = context.Pipe()
-
-    def serve() -> None:
-        step = make()
-        while theirs.recv():
-            step()
-            theirs.send(True)
-
-    process = context.Process(target=serve, daemon=True)
-    process.start()
+    """A contender run in a fresh Python process, as a user's program runs it: its memory
+    and the allocator's state are its own, not shaped by the other contenders' or by the
+    benchmarks run before. There `module.factory(*args)` builds the step; each call relays
+    one step through a pipe and returns when it is done. Returns the call and a function
+    that ends the process."""
+    code = (f"import sys\nimport {module}\nstep = {module}.{factory}(*sys.argv[1:])\n"
+            "for _ in sys.stdin:\n    step()\n    print(flush=True)\n")
+    process = subprocess.Popen([sys.executable, "-c", code, *args], text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               cwd=Path(__file__).resolve().parent,
+                               env={**os.environ, "BENCH_THREADS": str(THREADS)})
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
 
     def call() -> None:
-        ours.send(True)
-        if not ours.recv():
-            raise RuntimeError("the contender's process failed")
+        stdin.write("\n")
+        stdin.flush()
+        if not stdout.readline():
+            raise RuntimeError(f"{module}.{factory}{args}: the contender's process failed")
 
     def close() -> None:
-        ours.send(False)
-        process.join()
+        stdin.close()
+        process.wait()
 
     return call, close
 

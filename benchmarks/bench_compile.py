@@ -77,8 +77,9 @@ def jax_step(x, t, init):
     return step
 
 
-def conv_step(wrap):
-    """A SimpleConvNet SGD step, its loss function passed through `wrap`."""
+def conv_step(kind):
+    """A SimpleConvNet SGD step, "eager" or "compiled"."""
+    wrap = mg.compile if kind == "compiled" else (lambda f: f)
     rng = np.random.default_rng(0)
     x = rng.random((100, 1, 28, 28))
     t = rng.integers(0, 10, 100)
@@ -96,10 +97,11 @@ def conv_step(wrap):
 
 
 def conv_ratio(rounds):
-    """Compiled over eager, each in a process of its own: one process running both would
-    let the arrays a replay keeps shape how the allocator serves the eager step."""
-    eager, end_eager = in_own_process(lambda: conv_step(lambda f: f))
-    compiled, end_compiled = in_own_process(lambda: conv_step(mg.compile))
+    """Compiled over eager, each in a fresh process of its own: in one process, what the
+    allocator kept from earlier work (the other contender's arrays, earlier benchmarks)
+    would decide whether the eager step finds its memory paged in already."""
+    eager, end_eager = in_own_process("bench_compile", "conv_step", "eager")
+    compiled, end_compiled = in_own_process("bench_compile", "conv_step", "compiled")
     try:
         times = interleaved({"eager": eager, "compiled": compiled}, rounds, warmup=1)
     finally:
