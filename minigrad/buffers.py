@@ -11,6 +11,7 @@ replay `empty` is np.empty.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -55,7 +56,7 @@ def empty(shape: tuple[int, ...], dtype: Any, layout: tuple[int, ...] | None = N
         base = empty(tuple(shape[a] for a in layout), dtype)
         out: np.ndarray = base.transpose(tuple(int(a) for a in np.argsort(layout)))
         return out
-    if pool is None or dtype.itemsize * int(np.prod(shape)) < POOLED_BYTES:
+    if pool is None or dtype.itemsize * math.prod(shape) < POOLED_BYTES:
         return np.empty(shape, dtype)
     return pool.empty(tuple(int(n) for n in shape), dtype)
 

@@ -29,7 +29,7 @@ import keyword
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -232,6 +232,9 @@ class _Plan:
         self.holders = holders
         self.leaves = [s for s in trace.inputs if trace.requires[s]] + \
             [s for s, t in trace.captured if t._requires_grad]
+        # where a call finds the leaves' tensors: among its arguments, or captured
+        self.leaf_arguments = [i for i, s in enumerate(trace.inputs) if trace.requires[s]]
+        self.leaf_captured = [t for _, t in trace.captured if t._requires_grad]
         # After each node, the values nothing later reads (what its ctx saved it keeps):
         # let go of them, as eager code drops its last reference.
         last: dict[int, int] = {}
@@ -452,11 +455,14 @@ def _write_backward(plan: _Plan, kept: str, name: Callable[[Any], str]) -> list[
         if not node.requires:
             continue
         g, c, n = f"g{node.slot}", f"c{i}", len(node.args)
+        each = f"({''.join(f'p{k}, ' for k in range(n))})"
+        lone = "; ".join(["p0 = r", *(f"p{k} = None" for k in range(1, n))])
         back += [f"if {g} is not None:",
                  f"    r = {name(node.cls.backward)}({c}, {g}); {g} = None",
                  f"    if not retain: {c}.saved = None",
-                 f"    if type(r) is not tuple or len(r) != {n}: r = spread(r, {n}, {c})",
-                 f"    ({''.join(f'p{k}, ' for k in range(n))}) = r"]
+                 f"    if type(r) is not tuple: {lone}",      # one gradient: the first input's
+                 f"    elif len(r) == {n}: {each} = r",
+                 f"    else: {each} = spread(r, {n}, {c})"]
         for position, slot, shape, dtype in node.grad_to:
             to, S, D, pg = f"g{slot}", name(shape), name(dtype), f"p{position}"
             back += [f"    if {pg} is not None:",
@@ -654,7 +660,8 @@ class CompiledFunction:
         if not grads:
             results = [_make(v, None, False) for v in values]
         else:
-            leaves = tuple(_leaf_tensors(plan, given))
+            leaves = (*[cast(Tensor, given[i]) for i in plan.leaf_arguments],
+                      *plan.leaf_captured)
             if len(values) == 1:
                 results = [_node(leaves, values[0], replay, plan)]
             else:
@@ -667,12 +674,6 @@ class CompiledFunction:
         if plan.structure == "one":
             return results[0]
         return tuple(results) if plan.structure == "tuple" else results
-
-
-def _leaf_tensors(plan: _Plan, given: list[Any]) -> list[Tensor]:
-    by_slot = {s: v for s, v in zip(plan.inputs, given) if isinstance(v, Tensor)}
-    by_slot |= dict(plan.captured)
-    return [by_slot[s] for s in plan.leaves]
 
 
 def _node(leaves: tuple[Tensor, ...], out: np.ndarray, replay: _Replay, plan: _Plan) -> Tensor:
