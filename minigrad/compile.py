@@ -221,7 +221,7 @@ class _Plan:
     """A finished trace, ready to replay (its ops written out as Python, if not too many)."""
 
     def __init__(self, trace: _Trace, outputs: list[int], structure: Any,
-                 holders: list[tuple[Any, Any, Tensor]]) -> None:
+                 holders: list[tuple[Any, Any, Tensor]], pool: buffers.Pool) -> None:
         self.name = trace.name
         self.nodes = trace.nodes
         self.inputs = trace.inputs
@@ -249,9 +249,13 @@ class _Plan:
             if slot not in kept and not any(slot == s for s, _ in trace.captured):
                 self.done[i].append(slot)
         self.requiring = [node for node in self.nodes if node.requires]
-        self.pool = buffers.Pool()          # its large arrays, kept between calls
         # Whether replays keep the contexts for a backward: grad mode is part of the key.
         self.keep = modes.grad_mode.enabled and any(trace.requires[s] for s in outputs)
+        # The compiled function's large arrays, kept between calls, for steps that will be
+        # differentiated (a forward alone frees its arrays as it goes: it keeps nothing);
+        # the kinds of arrays its last call took (none known before its first backward).
+        self.pool = pool
+        self.kinds: set[tuple[tuple[int, ...], str]] = set()
         self.written = _write_out(self) if len(self.nodes) <= WRITE_OUT_LIMIT else None
 
     def stale(self) -> bool:
@@ -265,25 +269,31 @@ class _Plan:
 
     def forward(self, arrays: list[np.ndarray]) -> _Replay:
         captured = [tensor._data for _, tensor in self.captured]
-        previous, buffers.pool = buffers.pool, self.pool    # large arrays: kept ones
+        state = buffers.state
+        previous = state.pool
+        self.pool.begin(self.kinds if self.keep else set())    # (no_grad: nothing kept)
+        if self.keep:                            # large arrays: kept ones
+            state.pool = self.pool
         try:
             if self.written is not None:
                 outputs, ctxs = self.written[0](*arrays, *captured)
             else:
                 outputs, ctxs = self._run_forward(arrays, captured)
         finally:
-            buffers.pool = previous
+            state.pool = previous
         return _Replay(self, arrays, outputs, ctxs)
 
     def backward(self, replay: _Replay, seeds: list[np.ndarray], retain: bool) -> list[Any]:
-        previous, buffers.pool = buffers.pool, self.pool
+        state = buffers.state
+        previous, state.pool = state.pool, self.pool
         try:
             if self.written is not None:
                 grads: list[Any] = self.written[1](replay.ctxs, seeds, retain)
                 return grads
             return self._run_backward(replay.ctxs, seeds, retain)
         finally:
-            buffers.pool = previous
+            state.pool = previous
+            self.kinds = set(self.pool.taken)   # what its next call may take again
 
     def _run_forward(self, arrays: list[np.ndarray], captured: list[np.ndarray]
                      ) -> tuple[tuple[Any, ...], list[Any]]:
@@ -568,6 +578,7 @@ class CompiledFunction:
         self.fn = fn
         self.cache_size = cache_size
         self._plans: OrderedDict[Any, tuple[_Plan, list[Any]]] = OrderedDict()
+        self.pool = buffers.Pool()             # large arrays its replays keep between calls
         self.traces = 0                       # how many times it traced (for tests, tuning)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
@@ -645,7 +656,7 @@ class CompiledFunction:
             slots.append(slot)
         wanted = {id(t): t for _, t in trace.captured}
         holders, modules = _holders(self.fn, wanted, (*args, *kwargs.values()))
-        plan = _Plan(trace, slots, structure, holders)
+        plan = _Plan(trace, slots, structure, holders, self.pool)
         self._plans[key] = (plan, [(m, m.training) for m in modules])
         while len(self._plans) > self.cache_size:
             self._plans.popitem(last=False)

@@ -103,7 +103,7 @@ class Im2col(Function):
         ctx.shape = x.shape
         ctx.args = kernel, stride, padding
         rows = view.transpose(0, 2, 3, 1, 4, 5)
-        if buffers.pool is not None:                 # a replay: copied into a kept array
+        if buffers.state.pool is not None:           # a replay: copied into a kept array
             out = buffers.empty((n * oh * ow, c * kh * kw), x.dtype)
             np.copyto(out.reshape(rows.shape), rows)
             return out

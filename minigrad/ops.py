@@ -253,7 +253,8 @@ class Linear(Function):
         ctx.save_for_backward(x if need_W else None, W if need_x else None)
         ctx.b_shape = None if b is None else b.shape
         # leading axes folded into one: a single matrix product (numpy loops over a stack)
-        if buffers.pool is not None and x.dtype == W.dtype:   # a replay: a kept array
+        if buffers.state.pool is not None and x.dtype == W.dtype and x.dtype.isnative:
+            # a replay: the product written into a kept array
             rows = x.reshape(_rows(x), x.shape[-1])
             out = np.matmul(rows, W, out=buffers.empty((rows.shape[0], W.shape[1]), x.dtype))
             out = out.reshape(*x.shape[:-1], W.shape[1])
@@ -438,7 +439,8 @@ class Relu(Function, method="relu"):
     @staticmethod
     def forward(ctx: Function, a: Array) -> Array:
         ctx.save_for_backward(a)
-        if buffers.pool is not None and a.dtype.kind == "f":    # a replay: a kept array
+        if buffers.state.pool is not None and a.dtype.kind == "f" and a.dtype.isnative:
+            # a replay: into a kept array
             return np.maximum(a, 0, out=buffers.empty_like(a))
         return np.maximum(a, 0)
 
@@ -699,6 +701,9 @@ def min(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 # ------------------------------------------------------------ shapes
 
+_RESHAPE_COPY = np.lib.NumpyVersion(np.__version__) >= "2.1.0"   # reshape(copy=False)
+
+
 class Reshape(Function):
     @staticmethod
     def forward(ctx: Function, a: Array, shape: tuple[int, ...]) -> Array:
@@ -711,10 +716,10 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx: Function, g: Array) -> Grads:
-        if buffers.pool is not None and not g.flags.c_contiguous:    # a replay
-            try:
+        if buffers.state.pool is not None and not g.flags.c_contiguous and _RESHAPE_COPY:
+            try:                                # a replay: a view if it can be,
                 return np.reshape(g, ctx.shape, copy=False)
-            except ValueError:                  # a copy is needed: into a kept array
+            except ValueError:                  # else a copy into a kept array
                 out = buffers.empty(ctx.shape, g.dtype)
                 np.copyto(out.reshape(g.shape), g)
                 return out
